@@ -1,0 +1,323 @@
+package dev.drover.sdk;
+
+import dev.drover.proto.v1.AwaitRunRequest;
+import dev.drover.proto.v1.CancelRunRequest;
+import dev.drover.proto.v1.GetRunRequest;
+import dev.drover.proto.v1.ListRunsRequest;
+import dev.drover.proto.v1.Run;
+import dev.drover.proto.v1.TriggerRunRequest;
+import dev.drover.proto.v1.TriggerRunResponse;
+import dev.drover.sdk.internal.Backoff;
+import dev.drover.sdk.internal.Definitions;
+import dev.drover.sdk.internal.Json;
+import dev.drover.sdk.internal.Protos;
+import dev.drover.sdk.internal.Transport;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Entry point of the SDK: triggers, inspects, awaits and cancels runs, and creates workers that
+ * share its connection. Thread-safe; create one per application and close it at shutdown.
+ *
+ * <pre>{@code
+ * try (DroverClient client = DroverClient.builder().address("localhost:7077").token(token).build()) {
+ *   RunHandle run = client.run("order", new Order("o-1", 42), RunOptions.defaults().withIdempotencyKey("o-1"));
+ *   RunInfo info = run.await(Duration.ofMinutes(1));
+ * }
+ * }</pre>
+ */
+public final class DroverClient implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DroverClient.class);
+  /** Longest single AwaitRun call; longer waits are split so no call outlives proxies' timeouts. */
+  private static final Duration AWAIT_CHUNK = Duration.ofSeconds(60);
+
+  private final Transport transport;
+  private final List<String> addresses;
+  private final CopyOnWriteArrayList<Worker> workers = new CopyOnWriteArrayList<>();
+  private volatile boolean closed;
+
+  private DroverClient(Builder b) {
+    this.addresses = List.copyOf(b.addresses);
+    this.transport = new Transport(addresses.get(0), b.token, b.callTimeout);
+  }
+
+  /** Starts configuring a client. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * A client configured from {@code DROVER_ADDRESS} (default {@code localhost:7077}; a
+   * comma-separated list is accepted) and {@code DROVER_TOKEN}.
+   */
+  public static DroverClient fromEnvironment() {
+    Builder b = builder();
+    String address = System.getenv("DROVER_ADDRESS");
+    if (address != null && !address.isBlank()) {
+      List<String> list = new ArrayList<>();
+      for (String a : address.split(",")) {
+        if (!a.isBlank()) {
+          list.add(a.trim());
+        }
+      }
+      b.addresses(list);
+    }
+    String token = System.getenv("DROVER_TOKEN");
+    if (token != null && !token.isBlank()) {
+      b.token(token);
+    }
+    return b.build();
+  }
+
+  /**
+   * Builder of {@link DroverClient}.
+   *
+   * <pre>{@code
+   * DroverClient c = DroverClient.builder().address("drover:7077").token("t").callTimeout(Duration.ofSeconds(10)).build();
+   * }</pre>
+   */
+  public static final class Builder {
+    private List<String> addresses = List.of("localhost:7077");
+    private String token;
+    private Duration callTimeout = Duration.ofSeconds(30);
+
+    private Builder() {}
+
+    /** Server address as {@code host:port} (default {@code localhost:7077}). */
+    public Builder address(String address) {
+      return addresses(List.of(Objects.requireNonNull(address, "address")));
+    }
+
+    /** Server addresses; only the first is used for now. */
+    public Builder addresses(List<String> addresses) {
+      if (addresses == null || addresses.isEmpty() || addresses.stream().anyMatch(a -> a == null || a.isBlank())) {
+        throw new IllegalArgumentException("addresses must be a non-empty list of host:port");
+      }
+      this.addresses = List.copyOf(addresses);
+      return this;
+    }
+
+    /** Bearer token sent with every call. */
+    public Builder token(String token) {
+      this.token = token;
+      return this;
+    }
+
+    /** Deadline of each unary call (default 30 s). */
+    public Builder callTimeout(Duration callTimeout) {
+      if (callTimeout == null || callTimeout.isNegative() || callTimeout.isZero()) {
+        throw new IllegalArgumentException("callTimeout must be positive");
+      }
+      this.callTimeout = callTimeout;
+      return this;
+    }
+
+    /** Creates the client; connecting happens lazily on the first call. */
+    public DroverClient build() {
+      return new DroverClient(this);
+    }
+  }
+
+  /** The configured server addresses (the first is the one in use). */
+  public List<String> addresses() {
+    return addresses;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Runs
+  // ------------------------------------------------------------------------------------------
+
+  /** Triggers the workflow declared by {@code workflowClass}'s {@link Workflow} annotation. */
+  public RunHandle run(Class<?> workflowClass, Object input) {
+    return run(Definitions.workflowName(workflowClass), input, RunOptions.defaults());
+  }
+
+  /** Triggers the workflow declared by {@code workflowClass} with options. */
+  public RunHandle run(Class<?> workflowClass, Object input, RunOptions options) {
+    return run(Definitions.workflowName(workflowClass), input, options);
+  }
+
+  /** Triggers {@code workflowName} with {@code input} serialized by Jackson. */
+  public RunHandle run(String workflowName, Object input) {
+    return run(workflowName, input, RunOptions.defaults());
+  }
+
+  /**
+   * Triggers {@code workflowName} with {@code input} serialized by Jackson ({@code null} sends no
+   * input, which the server treats as {@code {}}).
+   *
+   * @throws IllegalArgumentException when {@code input} cannot be serialized
+   * @throws DroverException when the server refuses the trigger
+   */
+  public RunHandle run(String workflowName, Object input, RunOptions options) {
+    String json = input == null ? "" : Json.write(input, "input of workflow '" + workflowName + "'");
+    return runJson(workflowName, json, options);
+  }
+
+  /** Triggers {@code workflowName} with input given as raw JSON text (sent as-is). */
+  public RunHandle runJson(String workflowName, String inputJson, RunOptions options) {
+    Objects.requireNonNull(workflowName, "workflowName");
+    RunOptions o = options == null ? RunOptions.defaults() : options;
+    TriggerRunRequest.Builder req =
+        TriggerRunRequest.newBuilder()
+            .setWorkflowName(workflowName)
+            .setInputJson(inputJson == null ? "" : inputJson)
+            .putAllMetadata(o.metadata())
+            .setPriority(o.priority());
+    if (o.idempotencyKey() != null) {
+      req.setIdempotencyKey(o.idempotencyKey());
+    }
+    if (o.workflowVersion() != null) {
+      req.setWorkflowVersion(o.workflowVersion());
+    }
+    TriggerRunResponse resp = call(() -> transport.runs().triggerRun(req.build()));
+    return new RunHandle(this, resp.getRunId(), resp.getCreated());
+  }
+
+  /** A handle on an existing run (no server call). */
+  public RunHandle handle(String runId) {
+    return new RunHandle(this, Objects.requireNonNull(runId, "runId"), false);
+  }
+
+  /** The run's current state, with its steps. */
+  public RunInfo getRun(String runId) {
+    return call(() -> Protos.toRunInfo(transport.runs().getRun(GetRunRequest.newBuilder().setRunId(runId).build())));
+  }
+
+  /**
+   * Waits until the run is final or {@code timeout} passes and returns its state then. Long waits
+   * are split into server-side waits of at most 60 s.
+   */
+  public RunInfo awaitRun(String runId, Duration timeout) {
+    long deadline = System.nanoTime() + Math.max(0, timeout.toNanos());
+    while (true) {
+      long remainingMs = (deadline - System.nanoTime()) / 1_000_000;
+      if (remainingMs <= 0) {
+        // AwaitRun with 0 would mean "server default" (30 s): a zero wait is a plain read.
+        return getRun(runId);
+      }
+      RunInfo info = awaitChunk(runId, Math.min(remainingMs, AWAIT_CHUNK.toMillis()));
+      if (info.status().isFinal()) {
+        return info;
+      }
+    }
+  }
+
+  private RunInfo awaitChunk(String runId, long waitMs) {
+    Run run =
+        call(() -> transport
+            .runs(Duration.ofMillis(waitMs).plus(transport.callTimeout()))
+            .awaitRun(AwaitRunRequest.newBuilder().setRunId(runId).setTimeoutMs(waitMs).build()));
+    return Protos.toRunInfo(run);
+  }
+
+  /**
+   * Recent runs, newest first, without their steps.
+   *
+   * @param workflowName filter, or {@code null} for all
+   * @param status filter, or {@code null} for all
+   * @param limit maximum number (0 = server default of 50; at most 1000)
+   */
+  public List<RunInfo> listRuns(String workflowName, RunStatus status, int limit) {
+    ListRunsRequest req =
+        ListRunsRequest.newBuilder()
+            .setWorkflowName(workflowName == null ? "" : workflowName)
+            .setStatus(Protos.toProto(status))
+            .setLimit(Math.max(0, limit))
+            .build();
+    return call(() -> transport.runs().listRuns(req).getRunsList().stream().map(Protos::toRunInfo).toList());
+  }
+
+  /** Cancels the run; returns false when it had already finished. */
+  public boolean cancel(String runId) {
+    return call(() -> transport.runs().cancelRun(CancelRunRequest.newBuilder().setRunId(runId).build()).getCancelled());
+  }
+
+  /** Starts configuring a worker that shares this client's connection. */
+  public WorkerBuilder newWorker(String name) {
+    return new WorkerBuilder(this, name);
+  }
+
+  /**
+   * Closes the workers started from this client that are still running (draining them for up to
+   * 30 s each), then the connection.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    for (Worker w : List.copyOf(workers)) {
+      w.close();
+    }
+    closed = true; // stops run watchers from retrying against a shut-down channel
+    transport.close();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Package-private plumbing
+  // ------------------------------------------------------------------------------------------
+
+  Transport transport() {
+    return transport;
+  }
+
+  void track(Worker w) {
+    workers.add(w);
+  }
+
+  void forget(Worker w) {
+    workers.remove(w);
+  }
+
+  /** Waits for a final state on a virtual thread, riding out transient server unavailability. */
+  CompletableFuture<RunInfo> watch(String runId) {
+    CompletableFuture<RunInfo> future = new CompletableFuture<>();
+    Thread.ofVirtual().name("drover-await-" + runId).start(() -> {
+      Backoff backoff = new Backoff(200, 5_000, 0.5);
+      while (!future.isDone()) {
+        try {
+          RunInfo info = awaitChunk(runId, AWAIT_CHUNK.toMillis());
+          backoff.reset();
+          if (info.status().isFinal()) {
+            future.complete(info);
+          }
+        } catch (DroverException e) {
+          boolean transientError =
+              e.code() == DroverException.Code.UNAVAILABLE || e.code() == DroverException.Code.DEADLINE_EXCEEDED;
+          if (!transientError || closed) {
+            future.completeExceptionally(e);
+            return;
+          }
+          log.debug("waiting for run {}: {}; retrying", runId, e.getMessage());
+          try {
+            Thread.sleep(backoff.next());
+          } catch (InterruptedException ie) {
+            future.completeExceptionally(ie);
+            return;
+          }
+        } catch (RuntimeException e) {
+          future.completeExceptionally(e);
+          return;
+        }
+      }
+    });
+    return future;
+  }
+
+  private static <T> T call(Supplier<T> rpc) {
+    try {
+      return rpc.get();
+    } catch (StatusRuntimeException e) {
+      throw Protos.toDroverException(e);
+    }
+  }
+}

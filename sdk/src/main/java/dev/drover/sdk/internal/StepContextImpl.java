@@ -1,0 +1,136 @@
+package dev.drover.sdk.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.drover.proto.v1.StartStep;
+import dev.drover.sdk.NonRetryableException;
+import dev.drover.sdk.StepCancelledException;
+import dev.drover.sdk.StepContext;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link StepContext} of one attempt, backed by its {@code StartStep} assignment. JSON trees
+ * are parsed lazily because most steps bind their input as a typed parameter instead.
+ *
+ * <pre>{@code
+ * StepContext ctx = new StepContextImpl(start, attempt);
+ * }</pre>
+ */
+final class StepContextImpl implements StepContext {
+  private final StartStep start;
+  private final WorkerRuntime.Attempt attempt;
+  private volatile JsonNode inputTree;
+  private volatile Map<String, JsonNode> parentTrees;
+  private volatile Logger logger;
+
+  StepContextImpl(StartStep start, WorkerRuntime.Attempt attempt) {
+    this.start = start;
+    this.attempt = attempt;
+  }
+
+  @Override
+  public String runId() {
+    return start.getRunId();
+  }
+
+  @Override
+  public String stepName() {
+    return start.getStepName();
+  }
+
+  @Override
+  public String workflowName() {
+    return start.getWorkflowName();
+  }
+
+  @Override
+  public int attempt() {
+    return start.getAttempt();
+  }
+
+  @Override
+  public int maxAttempts() {
+    return Math.max(1, start.getMaxAttempts());
+  }
+
+  @Override
+  public Map<String, String> metadata() {
+    return start.getMetadataMap();
+  }
+
+  @Override
+  public <T> T input(Class<T> type) {
+    try {
+      return Json.read(start.getInputJson(), type, "input of run " + runId());
+    } catch (IllegalArgumentException e) {
+      // The same JSON will not deserialize on a retry either.
+      throw new NonRetryableException(e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public <T> T parentOutput(String parentName, Class<T> type) {
+    String json = start.getParentOutputsJsonMap().get(parentName);
+    if (json == null) {
+      throw new IllegalArgumentException(
+          "step '" + stepName() + "' has no parent '" + parentName + "' (parents with outputs: "
+              + new TreeSet<>(start.getParentOutputsJsonMap().keySet()) + ")");
+    }
+    try {
+      return Json.read(json, type, "output of parent step '" + parentName + "'");
+    } catch (IllegalArgumentException e) {
+      throw new NonRetryableException(e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public JsonNode inputJson() {
+    JsonNode t = inputTree;
+    if (t == null) {
+      t = Json.tree(start.getInputJson(), "input of run " + runId());
+      inputTree = t;
+    }
+    return t;
+  }
+
+  @Override
+  public Map<String, JsonNode> parentOutputs() {
+    Map<String, JsonNode> m = parentTrees;
+    if (m == null) {
+      Map<String, JsonNode> built = new LinkedHashMap<>();
+      start.getParentOutputsJsonMap()
+          .forEach((k, v) -> built.put(k, Json.tree(v, "output of parent step '" + k + "'")));
+      m = Collections.unmodifiableMap(built);
+      parentTrees = m;
+    }
+    return m;
+  }
+
+  @Override
+  public boolean isCancelled() {
+    return attempt.cancelReason() != null;
+  }
+
+  @Override
+  public void throwIfCancelled() {
+    if (isCancelled()) {
+      throw new StepCancelledException(
+          "step '" + stepName() + "' of run " + runId() + " (attempt " + attempt() + ") stopped: "
+              + attempt.cancelMessage());
+    }
+  }
+
+  @Override
+  public Logger log() {
+    Logger l = logger;
+    if (l == null) {
+      l = LoggerFactory.getLogger("drover.step." + workflowName() + "." + stepName());
+      logger = l;
+    }
+    return l;
+  }
+}

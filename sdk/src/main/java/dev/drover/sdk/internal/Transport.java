@@ -1,0 +1,110 @@
+package dev.drover.sdk.internal;
+
+import dev.drover.proto.v1.RunServiceGrpc;
+import dev.drover.proto.v1.WorkerServiceGrpc;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The gRPC channel shared by a client and its workers, with the bearer token attached to every
+ * call by an interceptor, and stub factories that apply the call timeout.
+ *
+ * <pre>{@code
+ * Transport t = new Transport("localhost:7077", "secret", Duration.ofSeconds(30));
+ * Run r = t.runs().getRun(GetRunRequest.newBuilder().setRunId(id).build());
+ * }</pre>
+ */
+public final class Transport implements AutoCloseable {
+  private static final Metadata.Key<String> AUTHORIZATION =
+      Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+  private final ManagedChannel managed;
+  private final Channel channel;
+  private final Duration callTimeout;
+  private final String target;
+
+  /**
+   * @param address {@code host:port} (an {@code http://} or {@code grpc://} prefix is ignored)
+   * @param token bearer token, or {@code null}/blank for none
+   * @param callTimeout deadline of unary calls
+   */
+  public Transport(String address, String token, Duration callTimeout) {
+    this.target = stripScheme(address);
+    this.callTimeout = callTimeout;
+    this.managed = NettyChannelBuilder.forTarget(target).usePlaintext().build();
+    if (token != null && !token.isBlank()) {
+      Metadata headers = new Metadata();
+      headers.put(AUTHORIZATION, "Bearer " + token.trim());
+      this.channel = ClientInterceptors.intercept(managed, MetadataUtils.newAttachHeadersInterceptor(headers));
+    } else {
+      this.channel = managed;
+    }
+  }
+
+  /** The address actually dialled. */
+  public String target() {
+    return target;
+  }
+
+  /** Deadline of unary calls. */
+  public Duration callTimeout() {
+    return callTimeout;
+  }
+
+  /** A run-service stub whose call gets the default deadline. */
+  public RunServiceGrpc.RunServiceBlockingStub runs() {
+    return runs(callTimeout);
+  }
+
+  /** A run-service stub with a specific deadline. */
+  public RunServiceGrpc.RunServiceBlockingStub runs(Duration deadline) {
+    return RunServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** A worker-service stub whose call gets the default deadline. */
+  public WorkerServiceGrpc.WorkerServiceBlockingStub workers() {
+    return workers(callTimeout);
+  }
+
+  /** A worker-service stub with a specific deadline. */
+  public WorkerServiceGrpc.WorkerServiceBlockingStub workers(Duration deadline) {
+    return WorkerServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** An async worker-service stub without deadline, for the long-lived Listen stream. */
+  public WorkerServiceGrpc.WorkerServiceStub workersAsync() {
+    return WorkerServiceGrpc.newStub(channel);
+  }
+
+  /** Shuts the channel down, waiting briefly for calls in progress. */
+  @Override
+  public void close() {
+    managed.shutdown();
+    try {
+      if (!managed.awaitTermination(5, TimeUnit.SECONDS)) {
+        managed.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      managed.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static String stripScheme(String address) {
+    String a = address.trim();
+    for (String prefix : new String[] {"http://", "grpc://", "dns:///"}) {
+      if (a.startsWith(prefix)) {
+        a = a.substring(prefix.length());
+      }
+    }
+    return a.endsWith("/") ? a.substring(0, a.length() - 1) : a;
+  }
+}

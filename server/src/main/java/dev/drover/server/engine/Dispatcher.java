@@ -1,0 +1,189 @@
+package dev.drover.server.engine;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.drover.proto.v1.Assignment;
+import dev.drover.proto.v1.StartStep;
+import dev.drover.proto.v1.StepDefinition;
+import dev.drover.server.store.Database;
+import dev.drover.server.store.Rows.RunInput;
+import dev.drover.server.store.Rows.TaskRow;
+import dev.drover.server.store.RunQueries;
+import dev.drover.server.store.StepRunQueries;
+import dev.drover.server.store.StoreException;
+import dev.drover.server.store.TaskQueries;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Hands ready steps to connected workers. One loop per server: for every worker with free slots it
+ * claims, in one transaction, as many ready tasks as the worker has room for (batch claim), marks them
+ * running, and streams the assignments. It sleeps until something changes (a trigger, a finished step,
+ * a worker joining) or the poll interval passes, so an idle server runs no queries in a tight loop.
+ */
+final class Dispatcher implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_BATCH = 500;
+
+    private final Database db;
+    private final WorkerRegistry registry;
+    private final WorkflowCatalog catalog;
+    private final EngineSettings settings;
+    private final TaskQueries tasks = new TaskQueries();
+    private final StepRunQueries steps = new StepRunQueries();
+    private final RunQueries runs = new RunQueries();
+    private final BlockingQueue<Boolean> signal = new ArrayBlockingQueue<>(1);
+    private volatile boolean running = true;
+
+    Dispatcher(Database db, WorkerRegistry registry, WorkflowCatalog catalog, EngineSettings settings) {
+        this.db = db;
+        this.registry = registry;
+        this.catalog = catalog;
+        this.settings = settings;
+    }
+
+    void wake() {
+        signal.offer(Boolean.TRUE);
+    }
+
+    void stop() {
+        running = false;
+        wake();
+    }
+
+    @Override
+    public void run() {
+        long backoffMs = 0;
+        while (running) {
+            try {
+                boolean more = false;
+                for (WorkerSession s : registry.sessions()) {
+                    if (!running) break;
+                    if (!s.open) continue;
+                    int free = s.free();
+                    if (free <= 0) continue;
+                    int limit = Math.min(free, MAX_BATCH);
+                    int n = dispatchTo(s, limit);
+                    if (n == limit) more = true;
+                }
+                backoffMs = 0;
+                if (!more) signal.poll(settings.pollInterval().toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (StoreException e) {
+                // Database unreachable: keep trying, gently; nothing is lost, the tasks stay queued.
+                backoffMs = Math.min(5_000, Math.max(100, backoffMs * 2));
+                log.warn("Dispatch paused {} ms: {}", backoffMs, e.getMessage());
+                sleep(backoffMs);
+            } catch (RuntimeException e) {
+                log.error("Dispatch loop error", e);
+                sleep(500);
+            }
+        }
+    }
+
+    /** Claims up to {@code limit} tasks for the worker and sends them; returns how many were claimed. */
+    private int dispatchTo(WorkerSession s, int limit) {
+        List<StartStep> batch = db.inTx(tx -> {
+            List<TaskRow> claimed = tasks.claim(tx, s.tenantId, s.actions, limit, s.id, settings.leaseTimeout().toMillis());
+            if (claimed.isEmpty()) return List.<StartStep>of();
+            int n = claimed.size();
+            UUID[] runIds = new UUID[n];
+            String[] names = new String[n];
+            Integer[] attempts = new Integer[n];
+            UUID[] workers = new UUID[n];
+            Set<UUID> distinctRuns = new LinkedHashSet<>();
+            List<UUID> parentRuns = new ArrayList<>();
+            List<String> parentSteps = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                TaskRow t = claimed.get(i);
+                runIds[i] = t.runId();
+                names[i] = t.stepName();
+                attempts[i] = t.attempt();
+                workers[i] = s.id;
+                distinctRuns.add(t.runId());
+                StepDefinition def = catalog.resolve(t.tenantId(), t.workflowName(), t.workflowVersion()).step(t.stepName());
+                if (def != null) {
+                    for (String p : def.getParentsList()) {
+                        parentRuns.add(t.runId());
+                        parentSteps.add(p);
+                    }
+                }
+            }
+            steps.markRunning(tx, runIds, names, attempts, workers);
+            UUID[] runArray = distinctRuns.toArray(UUID[]::new);
+            runs.markStarted(tx, runArray);
+            Map<UUID, RunInput> inputs = runs.inputs(tx, runArray);
+            Map<UUID, Map<String, String>> parentOutputs = parentRuns.isEmpty() ? Map.of()
+                    : steps.outputs(tx, parentRuns.toArray(UUID[]::new), parentSteps.toArray(String[]::new));
+            List<StartStep> out = new ArrayList<>(n);
+            for (TaskRow t : claimed) {
+                RunInput in = inputs.get(t.runId());
+                StartStep.Builder b = StartStep.newBuilder()
+                        .setTaskId(t.id()).setAttempt(t.attempt()).setRunId(t.runId().toString())
+                        .setWorkflowName(t.workflowName()).setWorkflowVersion(t.workflowVersion())
+                        .setStepName(t.stepName()).setInputJson(in == null ? "null" : in.inputJson())
+                        .setExecutionTimeoutMs(t.executionTimeoutMs()).setMaxAttempts(t.maxAttempts())
+                        .setSlotCost(t.slotCost());
+                Map<String, String> po = parentOutputs.get(t.runId());
+                StepDefinition def = catalog.resolve(t.tenantId(), t.workflowName(), t.workflowVersion()).step(t.stepName());
+                if (po != null && def != null) {
+                    for (String p : def.getParentsList()) if (po.containsKey(p)) b.putParentOutputsJson(p, po.get(p));
+                }
+                if (in != null) b.putAllMetadata(metadata(in.metadataJson()));
+                out.add(b.build());
+            }
+            return out;
+        });
+        if (batch.isEmpty()) return 0;
+        List<Long> unsent = new ArrayList<>();
+        for (StartStep st : batch) {
+            // Occupy before sending: a fast worker's report may arrive before send() returns.
+            s.occupy(st.getTaskId(), Math.max(1, st.getSlotCost()));
+            if (!s.open || !s.connection.send(Assignment.newBuilder().setStart(st).build())) {
+                s.release(st.getTaskId());
+                unsent.add(st.getTaskId());
+            }
+        }
+        if (!unsent.isEmpty()) {
+            log.info("Worker {} went away; giving back {} unsent tasks", s.id, unsent.size());
+            try {
+                db.inTx(tx -> {
+                    tasks.unclaim(tx, unsent.toArray(Long[]::new));
+                    return null;
+                });
+            } catch (StoreException e) {
+                log.warn("Could not give back unsent tasks (their leases will expire): {}", e.getMessage());
+            }
+        }
+        return batch.size();
+    }
+
+    private static Map<String, String> metadata(String json) {
+        if (json == null || json.equals("{}")) return Map.of();
+        try {
+            return JSON.readValue(json, new TypeReference<Map<String, String>>() {});
+        } catch (Exception e) {
+            return Map.of();
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

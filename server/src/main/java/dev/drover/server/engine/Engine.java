@@ -1,0 +1,101 @@
+package dev.drover.server.engine;
+
+import dev.drover.server.store.Database;
+import dev.drover.server.store.Rows.TaskRow;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The engine: everything between the transports and the store. Owns the dispatcher loop, the trigger
+ * writer, the maintenance timers and the registry of connected workers.
+ */
+public final class Engine implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Engine.class);
+
+    private final Database db;
+    private final EngineSettings settings;
+    private final WorkflowCatalog catalog;
+    private final WorkerRegistry registry;
+    private final RunProgress progress;
+    private final RunWatcher watcher;
+    private final Runs runs;
+    private final StepReports reports;
+    private final Dispatcher dispatcher;
+    private final Maintenance maintenance;
+    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2,
+            Thread.ofPlatform().name("drover-timer-", 0).daemon(true).factory());
+    private Thread dispatchThread;
+    private Thread writerThread;
+
+    public Engine(Database db, EngineSettings settings) {
+        this.db = db;
+        this.settings = settings;
+        this.catalog = new WorkflowCatalog(db);
+        this.registry = new WorkerRegistry(db, catalog, settings);
+        this.progress = new RunProgress(catalog);
+        this.watcher = new RunWatcher(db);
+        this.runs = new Runs(db, catalog, progress, watcher, this);
+        this.reports = new StepReports(db, progress, registry, this);
+        this.dispatcher = new Dispatcher(db, registry, catalog, settings);
+        this.maintenance = new Maintenance(db, progress, this, settings);
+        registry.onCapacity(dispatcher::wake);
+    }
+
+    public Engine start() {
+        dispatchThread = Thread.ofPlatform().name("drover-dispatcher").daemon(true).start(dispatcher);
+        writerThread = Thread.ofPlatform().name("drover-trigger-writer").daemon(true).start(runs::writerLoop);
+        timers.scheduleWithFixedDelay(this::safeMaintenance, 200, 250, TimeUnit.MILLISECONDS);
+        timers.scheduleWithFixedDelay(this::safeWatch, 250, 250, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    private void safeMaintenance() {
+        try {
+            maintenance.tick();
+        } catch (RuntimeException e) {
+            log.warn("Maintenance error: {}", e.toString());
+        }
+    }
+
+    private void safeWatch() {
+        try {
+            watcher.checkDatabase();
+        } catch (RuntimeException e) {
+            log.debug("Await check skipped: {}", e.toString());
+        }
+    }
+
+    /** Carries out, after commit, what a transaction decided. */
+    void apply(Effects fx) {
+        if (!fx.finishedRuns.isEmpty()) watcher.finished(fx.finishedRuns);
+        for (int i = 0; i < fx.stopOnWorkers.size(); i++) {
+            TaskRow t = fx.stopOnWorkers.get(i);
+            registry.stop(t.workerId(), t.id(), t.attempt(), fx.stopReasons.get(i));
+        }
+        if (fx.workQueued) dispatcher.wake();
+    }
+
+    public Runs runs() { return runs; }
+    public WorkerRegistry workers() { return registry; }
+    public StepReports reports() { return reports; }
+    public WorkflowCatalog workflows() { return catalog; }
+    public EngineSettings settings() { return settings; }
+    public boolean databaseReachable() { return db.ping(); }
+
+    @Override
+    public void close() {
+        runs.stop();
+        dispatcher.stop();
+        timers.shutdownNow();
+        registry.closeAll();
+        try {
+            if (writerThread != null) writerThread.join(5_000);
+            if (dispatchThread != null) dispatchThread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,286 @@
+package dev.drover.server.engine;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.drover.proto.v1.StepDefinition;
+import dev.drover.server.engine.Views.AttemptView;
+import dev.drover.server.engine.Views.RunView;
+import dev.drover.server.engine.Views.StepView;
+import dev.drover.server.engine.Views.TriggerCommand;
+import dev.drover.server.engine.Views.TriggerResult;
+import dev.drover.server.store.Database;
+import dev.drover.server.store.Rows.AttemptRow;
+import dev.drover.server.store.Rows.InsertedRun;
+import dev.drover.server.store.Rows.NewRun;
+import dev.drover.server.store.Rows.NewStepRun;
+import dev.drover.server.store.Rows.NewTask;
+import dev.drover.server.store.Rows.RunRow;
+import dev.drover.server.store.Rows.StepRunRow;
+import dev.drover.server.store.RunQueries;
+import dev.drover.server.store.StepRunQueries;
+import dev.drover.server.store.StoreException;
+import dev.drover.server.store.TaskQueries;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client-facing side of the engine: trigger, inspect, await and cancel runs.
+ *
+ * <p>Triggers are group-committed: concurrent trigger calls are queued and a writer thread inserts
+ * whatever has accumulated (up to {@value #MAX_GROUP}) in one transaction, so 32 callers cost a
+ * handful of commits instead of 32. A call returns only after its transaction committed.
+ */
+public final class Runs {
+    private static final Logger log = LoggerFactory.getLogger(Runs.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_GROUP = 1000;
+    private static final Set<String> FINAL = Set.of("succeeded", "failed", "cancelled");
+
+    private final Database db;
+    private final WorkflowCatalog catalog;
+    private final RunProgress progress;
+    private final RunWatcher watcher;
+    private final Engine engine;
+    private final RunQueries runs = new RunQueries();
+    private final StepRunQueries steps = new StepRunQueries();
+    private final TaskQueries tasks = new TaskQueries();
+    private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(100_000);
+    private volatile boolean running = true;
+
+    private record Pending(NewRun run, Dag dag, CompletableFuture<TriggerResult> result) {}
+
+    Runs(Database db, WorkflowCatalog catalog, RunProgress progress, RunWatcher watcher, Engine engine) {
+        this.db = db;
+        this.catalog = catalog;
+        this.progress = progress;
+        this.watcher = watcher;
+        this.engine = engine;
+    }
+
+    /** Validates, then waits until the run is durably stored. */
+    public TriggerResult trigger(TriggerCommand cmd) {
+        return await(submit(cmd));
+    }
+
+    /** Triggers several runs in one transaction (all or none). */
+    public List<TriggerResult> triggerAll(List<TriggerCommand> cmds) {
+        List<Pending> batch = new ArrayList<>(cmds.size());
+        for (TriggerCommand c : cmds) batch.add(prepare(c));
+        Effects fx = writeGroup(batch);
+        engine.apply(fx);
+        List<TriggerResult> out = new ArrayList<>();
+        for (Pending p : batch) out.add(p.result().join());
+        return out;
+    }
+
+    CompletableFuture<TriggerResult> submit(TriggerCommand cmd) {
+        Pending p = prepare(cmd);
+        if (!running) throw new EngineException(EngineException.Kind.UNAVAILABLE, "server is shutting down");
+        if (!queue.offer(p)) throw new EngineException(EngineException.Kind.UNAVAILABLE, "trigger queue is full; retry");
+        return p.result();
+    }
+
+    private Pending prepare(TriggerCommand cmd) {
+        if (cmd.workflowName() == null || cmd.workflowName().isBlank()) {
+            throw EngineException.invalid("workflow_name: must not be empty");
+        }
+        String input = cmd.inputJson() == null || cmd.inputJson().isBlank() ? "{}" : cmd.inputJson();
+        try {
+            JSON.readTree(input);
+        } catch (JsonProcessingException e) {
+            throw EngineException.invalid("input_json: not valid JSON: " + e.getOriginalMessage());
+        }
+        if (cmd.idempotencyKey() != null && cmd.idempotencyKey().length() > 512) {
+            throw EngineException.invalid("idempotency_key: at most 512 characters");
+        }
+        if (cmd.priority() < 0 || cmd.priority() > 4) throw EngineException.invalid("priority: must be between 0 and 4");
+        String metadata;
+        try {
+            metadata = JSON.writeValueAsString(cmd.metadata() == null ? Map.of() : cmd.metadata());
+        } catch (JsonProcessingException e) {
+            throw EngineException.invalid("metadata: " + e.getOriginalMessage());
+        }
+        Dag dag = catalog.resolve(cmd.tenantId(), cmd.workflowName(), cmd.version());
+        String key = cmd.idempotencyKey() == null || cmd.idempotencyKey().isEmpty() ? null : cmd.idempotencyKey();
+        NewRun run = new NewRun(Ids.newRunId(), cmd.tenantId(), dag.name(), dag.version(), input, metadata,
+                cmd.priority(), key, dag.size());
+        return new Pending(run, dag, new CompletableFuture<>());
+    }
+
+    /** The group-commit writer loop. */
+    void writerLoop() {
+        List<Pending> batch = new ArrayList<>();
+        while (running || !queue.isEmpty()) {
+            try {
+                Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (first == null) continue;
+                batch.add(first);
+                queue.drainTo(batch, MAX_GROUP - 1);
+                Effects fx = writeGroup(batch);
+                engine.apply(fx);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (RuntimeException e) {
+                for (Pending p : batch) p.result().completeExceptionally(e);
+            } finally {
+                batch.clear();
+            }
+        }
+        Pending p;
+        while ((p = queue.poll()) != null) {
+            p.result().completeExceptionally(new EngineException(EngineException.Kind.UNAVAILABLE, "server is shutting down"));
+        }
+    }
+
+    private Effects writeGroup(List<Pending> batch) {
+        List<InsertedRun> inserted = db.inTx(tx -> {
+            List<InsertedRun> ins = runs.insert(tx, batch.stream().map(Pending::run).toList());
+            List<NewStepRun> stepRows = new ArrayList<>();
+            List<NewTask> taskRows = new ArrayList<>();
+            for (int i = 0; i < batch.size(); i++) {
+                if (!ins.get(i).created()) continue;
+                Pending p = batch.get(i);
+                for (StepDefinition s : p.dag().steps()) {
+                    boolean root = s.getParentsCount() == 0;
+                    stepRows.add(new NewStepRun(p.run().id(), s.getName(), root ? "queued" : "pending", s.getParentsCount()));
+                    if (root) taskRows.add(RunProgress.newTask(p.run().tenantId(), p.run().id(), p.dag(), s, p.run().priority()));
+                }
+            }
+            if (!stepRows.isEmpty()) steps.insert(tx, stepRows);
+            if (!taskRows.isEmpty()) tasks.insert(tx, taskRows);
+            return ins;
+        });
+        Effects fx = new Effects();
+        for (int i = 0; i < batch.size(); i++) {
+            InsertedRun r = inserted.get(i);
+            fx.workQueued |= r.created();
+            batch.get(i).result().complete(new TriggerResult(r.id().toString(), r.created()));
+        }
+        return fx;
+    }
+
+    public RunView get(String tenantId, String runIdText) {
+        UUID id = Ids.parse("run_id", runIdText);
+        return db.inTx(tx -> {
+            RunRow run = runs.get(tx, tenantId, id).orElseThrow(() -> EngineException.notFound("run_id: no run " + id));
+            return view(run, steps.forRun(tx, id), steps.attempts(tx, id));
+        });
+    }
+
+    public List<RunView> list(String tenantId, String workflowName, String status, String beforeRunId, int limit) {
+        if (status != null && !Set.of("queued", "running", "succeeded", "failed", "cancelled").contains(status)) {
+            throw EngineException.invalid("status: unknown status '" + status + "'");
+        }
+        if (limit < 0 || limit > 1000) throw EngineException.invalid("limit: must be between 1 and 1000");
+        int lim = limit == 0 ? 50 : limit;
+        UUID before = beforeRunId == null || beforeRunId.isEmpty() ? null : Ids.parse("before_run_id", beforeRunId);
+        String wf = workflowName == null || workflowName.isEmpty() ? null : workflowName;
+        return db.inTx(tx -> runs.list(tx, tenantId, wf, status, before, lim)).stream()
+                .map(r -> view(r, null, null)).toList();
+    }
+
+    /** Waits up to {@code timeout} for the run to finish and returns it as it then is. */
+    public RunView await(String tenantId, String runIdText, Duration timeout) {
+        UUID id = Ids.parse("run_id", runIdText);
+        RunView now = get(tenantId, runIdText);
+        if (FINAL.contains(now.status())) return now;
+        CompletableFuture<Void> f = watcher.watch(id);
+        try {
+            now = get(tenantId, runIdText); // re-check: it may have finished before we watched
+            if (FINAL.contains(now.status())) return now;
+            f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            // fall through: return the current state
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e);
+        } finally {
+            watcher.unwatch(id, f);
+        }
+        return get(tenantId, runIdText);
+    }
+
+    /** Cancels a queued or running run; false when it had already finished. */
+    public boolean cancel(String tenantId, String runIdText) {
+        UUID id = Ids.parse("run_id", runIdText);
+        Effects fx = db.inTx(tx -> {
+            runs.get(tx, tenantId, id).orElseThrow(() -> EngineException.notFound("run_id: no run " + id));
+            Effects e = new Effects();
+            progress.endRun(tx, id, "cancelled", "cancelled by request", e);
+            return e;
+        });
+        engine.apply(fx);
+        return fx.finishedRuns.contains(id);
+    }
+
+    void stop() {
+        running = false;
+    }
+
+    private RunView view(RunRow r, List<StepRunRow> stepRows, List<AttemptRow> attempts) {
+        List<StepView> sv = List.of();
+        if (stepRows != null) {
+            Dag dag = null;
+            try {
+                dag = catalog.resolve(r.tenantId(), r.workflowName(), r.workflowVersion());
+            } catch (EngineException ignored) {
+                // definition gone: show the steps without their parents
+            }
+            List<StepView> list = new ArrayList<>();
+            for (StepRunRow s : stepRows) {
+                List<String> parents = dag != null && dag.hasStep(s.stepName()) ? dag.step(s.stepName()).getParentsList() : List.of();
+                list.add(new StepView(s.stepName(), s.status(), s.attempts(), s.outputJson(), s.error(),
+                        s.workerId() == null ? null : s.workerId().toString(), s.startedAt(), s.finishedAt(), parents));
+            }
+            sv = list;
+        }
+        List<AttemptView> av = attempts == null ? List.of() : attempts.stream()
+                .map(a -> new AttemptView(a.stepName(), a.attempt(), a.status(), a.error(), a.errorType(), a.stackTrace(),
+                        a.workerId() == null ? null : a.workerId().toString(), a.finishedAt())).toList();
+        return new RunView(r.id().toString(), r.workflowName(), r.workflowVersion(), r.status(), r.inputJson(),
+                r.outputJson(), r.error(), metadata(r.metadataJson()), r.priority(), r.idempotencyKey(),
+                r.parentRunId() == null ? null : r.parentRunId().toString(), r.createdAt(), r.startedAt(),
+                r.finishedAt(), sv, av);
+    }
+
+    private static Map<String, String> metadata(String json) {
+        try {
+            return json == null ? Map.of() : JSON.readValue(json, new TypeReference<HashMap<String, String>>() {});
+        } catch (JsonProcessingException e) {
+            return Map.of();
+        }
+    }
+
+    static TriggerResult await(CompletableFuture<TriggerResult> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EngineException(EngineException.Kind.UNAVAILABLE, "interrupted");
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof EngineException ee) throw ee;
+            if (c instanceof StoreException se) {
+                log.warn("Trigger failed: {}", se.getMessage());
+                throw new EngineException(EngineException.Kind.UNAVAILABLE, "database unavailable: " + se.getMessage(), se);
+            }
+            throw new IllegalStateException(c);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.drover.server.engine;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.drover.proto.v1.StepEvent;
+import dev.drover.proto.v1.StepFailed;
+import dev.drover.server.store.Database;
+import dev.drover.server.store.Rows.TaskRow;
+import dev.drover.server.store.TaskQueries;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Applies what workers report. A batch of reports is one transaction. Each terminal report is
+ * fenced: it counts only if its (task, attempt) is still the current leased attempt; otherwise the
+ * attempt lost its lease or its run ended, and the report is rejected (accepted=false) and changes nothing.
+ */
+public final class StepReports {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final Database db;
+    private final RunProgress progress;
+    private final WorkerRegistry registry;
+    private final Engine engine;
+    private final TaskQueries tasks = new TaskQueries();
+
+    StepReports(Database db, RunProgress progress, WorkerRegistry registry, Engine engine) {
+        this.db = db;
+        this.progress = progress;
+        this.registry = registry;
+        this.engine = engine;
+    }
+
+    /** Returns, per event and in order, whether it was accepted. */
+    public List<Boolean> apply(String workerIdText, List<StepEvent> events) {
+        UUID workerId = Ids.parse("worker_id", workerIdText);
+        int n = events.size();
+        Boolean[] accepted = new Boolean[n];
+        List<Integer> completedIdx = new ArrayList<>();
+        List<Integer> failedIdx = new ArrayList<>();
+        Map<Integer, String> outputs = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            StepEvent e = events.get(i);
+            switch (e.getKindCase()) {
+                // The server marks a step running when it assigns it; a start report is informational.
+                case STARTED -> accepted[i] = true;
+                case COMPLETED -> {
+                    String out = e.getCompleted().getOutputJson();
+                    if (out.isEmpty()) out = "null";
+                    if (validJson(out)) {
+                        outputs.put(i, out);
+                        completedIdx.add(i);
+                    } else {
+                        failedIdx.add(i); // treated below as a non-retryable failure
+                    }
+                }
+                case FAILED -> failedIdx.add(i);
+                default -> throw EngineException.invalid("events[" + i + "].kind: must be started, completed or failed");
+            }
+        }
+        Effects fx = db.inTx(tx -> {
+            Effects effects = new Effects();
+            for (int i : completedIdx) accepted[i] = false;
+            for (int i : failedIdx) accepted[i] = false;
+            if (!completedIdx.isEmpty()) {
+                Long[] ids = new Long[completedIdx.size()];
+                Integer[] attempts = new Integer[completedIdx.size()];
+                Map<Long, Integer> indexByTask = new HashMap<>();
+                for (int k = 0; k < ids.length; k++) {
+                    StepEvent e = events.get(completedIdx.get(k));
+                    ids[k] = e.getTaskId();
+                    attempts[k] = e.getAttempt();
+                    indexByTask.put(e.getTaskId(), completedIdx.get(k));
+                }
+                List<RunProgress.Completed> done = new ArrayList<>();
+                for (TaskRow t : tasks.deleteLeased(tx, ids, attempts)) {
+                    int i = indexByTask.get(t.id());
+                    accepted[i] = true;
+                    done.add(new RunProgress.Completed(t, outputs.get(i)));
+                }
+                progress.succeeded(tx, done, effects);
+            }
+            for (int i : failedIdx) {
+                StepEvent e = events.get(i);
+                Optional<TaskRow> t = tasks.lockLeased(tx, e.getTaskId(), e.getAttempt());
+                if (t.isEmpty()) continue;
+                accepted[i] = true;
+                progress.failed(tx, t.get(), failure(e), effects);
+            }
+            return effects;
+        });
+        for (StepEvent e : events) {
+            if (e.getKindCase() != StepEvent.KindCase.STARTED) registry.release(workerId, e.getTaskId());
+        }
+        engine.apply(fx);
+        registry.wakeIfCapacity();
+        List<Boolean> out = new ArrayList<>(n);
+        for (Boolean b : accepted) out.add(Boolean.TRUE.equals(b));
+        return out;
+    }
+
+    private static RunProgress.Failure failure(StepEvent e) {
+        if (e.getKindCase() == StepEvent.KindCase.COMPLETED) {
+            return new RunProgress.Failure("failed", "the step's output is not valid JSON", "InvalidOutput", null, true);
+        }
+        StepFailed f = e.getFailed();
+        String status = f.getTimedOut() ? "timed_out" : f.getCancelled() ? "cancelled" : "failed";
+        return new RunProgress.Failure(status, f.getErrorMessage(), f.getErrorType(), f.getStackTrace(), f.getNonRetryable());
+    }
+
+    private static boolean validJson(String s) {
+        try {
+            JSON.readTree(s);
+            return true;
+        } catch (JsonProcessingException e) {
+            return false;
+        }
+    }
+}

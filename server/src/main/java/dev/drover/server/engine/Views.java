@@ -1,0 +1,29 @@
+package dev.drover.server.engine;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/** What the engine shows of runs to the transports (which turn it into protobuf or JSON). */
+public final class Views {
+    private Views() {}
+
+    public record RunView(String id, String workflowName, String workflowVersion, String status, String inputJson,
+                          String outputJson, String error, Map<String, String> metadata, int priority,
+                          String idempotencyKey, String parentRunId, Instant createdAt, Instant startedAt,
+                          Instant finishedAt, List<StepView> steps, List<AttemptView> failedAttempts) {}
+
+    public record StepView(String name, String status, int attempts, String outputJson, String error, String workerId,
+                           Instant startedAt, Instant finishedAt, List<String> parents) {}
+
+    public record AttemptView(String step, int attempt, String status, String error, String errorType,
+                              String stackTrace, String workerId, Instant finishedAt) {}
+
+    public record TriggerResult(String runId, boolean created) {}
+
+    /**
+     * A request to start a run. {@code inputJson} null or empty means {}; {@code version} empty means latest.
+     */
+    public record TriggerCommand(String tenantId, String workflowName, String version, String inputJson,
+                                 Map<String, String> metadata, String idempotencyKey, int priority) {}
+}

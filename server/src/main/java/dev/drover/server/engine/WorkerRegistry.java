@@ -1,0 +1,160 @@
+package dev.drover.server.engine;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.drover.proto.v1.Assignment;
+import dev.drover.proto.v1.CancelStep;
+import dev.drover.proto.v1.StepDefinition;
+import dev.drover.proto.v1.WorkflowDefinition;
+import dev.drover.server.store.Database;
+import dev.drover.server.store.TaskQueries;
+import dev.drover.server.store.WorkerQueries;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Workers: registration (durable, visible to every replica), heartbeats, and the sessions connected here. */
+public final class WorkerRegistry {
+    private static final Logger log = LoggerFactory.getLogger(WorkerRegistry.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Database db;
+    private final WorkflowCatalog catalog;
+    private final EngineSettings settings;
+    private final WorkerQueries workers = new WorkerQueries();
+    private final TaskQueries tasks = new TaskQueries();
+    private final Map<UUID, Registration> registrations = new ConcurrentHashMap<>();
+    private final Map<UUID, WorkerSession> sessions = new ConcurrentHashMap<>();
+    private volatile Runnable onCapacity = () -> { };
+
+    record Registration(UUID id, String tenantId, String name, String[] actions, int slots) {}
+
+    /** What a worker learns when it registers. */
+    public record Registered(UUID workerId, long heartbeatIntervalMs, long leaseTimeoutMs) {}
+
+    /** An attempt a reconnecting worker is still running. */
+    public record InFlight(long taskId, int attempt, int slotCost) {}
+
+    WorkerRegistry(Database db, WorkflowCatalog catalog, EngineSettings settings) {
+        this.db = db;
+        this.catalog = catalog;
+        this.settings = settings;
+    }
+
+    void onCapacity(Runnable r) {
+        this.onCapacity = r;
+    }
+
+    public Registered register(String tenantId, String name, List<WorkflowDefinition> workflows, int slots,
+                               Map<String, String> labels, String previousWorkerId, String sdk) {
+        if (name == null || name.isBlank()) throw EngineException.invalid("worker_name: must not be empty");
+        if (slots < 1 || slots > 100_000) throw EngineException.invalid("slots: must be between 1 and 100000, got " + slots);
+        if (workflows.isEmpty()) throw EngineException.invalid("workflows: a worker must register at least one workflow");
+        Set<String> actions = new LinkedHashSet<>();
+        for (WorkflowDefinition wf : workflows) {
+            Dag.of(wf); // validate all before storing any
+            for (StepDefinition s : wf.getStepsList()) actions.add(wf.getName() + "/" + s.getName());
+        }
+        for (WorkflowDefinition wf : workflows) catalog.register(tenantId, wf);
+        UUID id = previousWorkerId == null || previousWorkerId.isBlank() ? UUID.randomUUID()
+                : Ids.parse("previous_worker_id", previousWorkerId);
+        String[] actionArray = actions.toArray(String[]::new);
+        String labelsJson;
+        try {
+            labelsJson = JSON.writeValueAsString(labels);
+        } catch (JsonProcessingException e) {
+            throw EngineException.invalid("labels: " + e.getOriginalMessage());
+        }
+        db.inTx(tx -> {
+            workers.upsert(tx, id, tenantId, name, slots, labelsJson, actionArray, sdk);
+            return null;
+        });
+        registrations.put(id, new Registration(id, tenantId, name, actionArray, slots));
+        log.info("Worker '{}' ({}) registered with {} slots for {}", name, id, slots, actions);
+        return new Registered(id, settings.heartbeatInterval().toMillis(), settings.leaseTimeout().toMillis());
+    }
+
+    /** Opens the assignment stream of a registered worker; a previous stream of the same worker is closed. */
+    public void attach(String workerIdText, WorkerConnection connection, List<InFlight> inFlight) {
+        UUID id = Ids.parse("worker_id", workerIdText);
+        Registration r = registrations.get(id);
+        if (r == null) {
+            throw new EngineException(EngineException.Kind.FAILED_PRECONDITION,
+                    "worker_id: worker " + id + " is not registered with this server; call Register first");
+        }
+        WorkerSession s = new WorkerSession(id, r.tenantId(), r.name(), r.actions(), r.slots(), connection);
+        for (InFlight f : inFlight) s.occupy(f.taskId(), Math.max(1, f.slotCost()));
+        WorkerSession old = sessions.put(id, s);
+        if (old != null) {
+            old.open = false;
+            old.connection.close();
+        }
+        onCapacity.run();
+    }
+
+    public void detach(String workerIdText, WorkerConnection connection) {
+        UUID id;
+        try {
+            id = UUID.fromString(workerIdText);
+        } catch (IllegalArgumentException e) {
+            return;
+        }
+        sessions.computeIfPresent(id, (k, s) -> {
+            if (s.connection != connection) return s;
+            s.open = false;
+            return null;
+        });
+    }
+
+    /** Keeps the worker's leases; false when the worker is unknown and must register again. */
+    public boolean heartbeat(String workerIdText) {
+        UUID id = Ids.parse("worker_id", workerIdText);
+        long lease = settings.leaseTimeout().toMillis();
+        return db.inTx(tx -> {
+            boolean known = workers.heartbeat(tx, id);
+            if (known) tasks.extendLeases(tx, id, lease);
+            return known;
+        }) && registrations.containsKey(id);
+    }
+
+    /** The worker finished with an attempt (reported it), so its slots are free again. */
+    void release(UUID workerId, long taskId) {
+        WorkerSession s = sessions.get(workerId);
+        if (s != null) s.release(taskId);
+    }
+
+    void wakeIfCapacity() {
+        onCapacity.run();
+    }
+
+    /** Asks the worker holding an attempt to stop it, if that worker is connected here. */
+    void stop(UUID workerId, long taskId, int attempt, String reason) {
+        WorkerSession s = sessions.get(workerId);
+        if (s == null) return;
+        s.connection.send(Assignment.newBuilder()
+                .setCancel(CancelStep.newBuilder().setTaskId(taskId).setAttempt(attempt).setReason(reason)).build());
+    }
+
+    Collection<WorkerSession> sessions() {
+        return sessions.values();
+    }
+
+    public int connectedCount() {
+        return sessions.size();
+    }
+
+    void closeAll() {
+        for (WorkerSession s : new ArrayList<>(sessions.values())) {
+            s.open = false;
+            s.connection.close();
+        }
+        sessions.clear();
+    }
+}

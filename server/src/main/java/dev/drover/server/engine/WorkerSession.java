@@ -1,0 +1,49 @@
+package dev.drover.server.engine;
+
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A worker connected to this server: what it can run and how many slots are free.
+ * Invariant: {@code used} equals the sum of slot costs in {@code inFlight}; the dispatcher never lets
+ * it exceed {@code slots}.
+ */
+final class WorkerSession {
+    final UUID id;
+    final String tenantId;
+    final String name;
+    final String[] actions;
+    final int slots;
+    final WorkerConnection connection;
+    private final Map<Long, Integer> inFlight = new ConcurrentHashMap<>();
+    private final AtomicInteger used = new AtomicInteger();
+    volatile boolean open = true;
+
+    WorkerSession(UUID id, String tenantId, String name, String[] actions, int slots, WorkerConnection connection) {
+        this.id = id;
+        this.tenantId = tenantId;
+        this.name = name;
+        this.actions = actions;
+        this.slots = slots;
+        this.connection = connection;
+    }
+
+    int free() {
+        return slots - used.get();
+    }
+
+    void occupy(long taskId, int cost) {
+        if (inFlight.putIfAbsent(taskId, cost) == null) used.addAndGet(cost);
+    }
+
+    void release(long taskId) {
+        Integer cost = inFlight.remove(taskId);
+        if (cost != null) used.addAndGet(-cost);
+    }
+
+    int inFlightCount() {
+        return inFlight.size();
+    }
+}

@@ -1,0 +1,98 @@
+package dev.drover.server.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.SQLException;
+import org.flywaydb.core.Flyway;
+
+/**
+ * The one door to PostgreSQL: a HikariCP pool whose schema Flyway owns, and transactions around it.
+ * Only classes of this package see JDBC; the engine works with {@link StoreTx} and the *Queries classes.
+ */
+public final class Database implements AutoCloseable {
+    private final HikariDataSource pool;
+
+    private Database(HikariDataSource pool) {
+        this.pool = pool;
+    }
+
+    /** Opens the pool and brings the schema up to date. */
+    public static Database open(String jdbcUrl, String user, String password, int maxPoolSize) {
+        HikariConfig cfg = new HikariConfig();
+        cfg.setJdbcUrl(jdbcUrl);
+        if (user != null) cfg.setUsername(user);
+        if (password != null) cfg.setPassword(password);
+        cfg.setMaximumPoolSize(maxPoolSize);
+        cfg.setMinimumIdle(Math.min(4, maxPoolSize));
+        cfg.setPoolName("drover");
+        cfg.setAutoCommit(false);
+        cfg.setConnectionTimeout(5_000);
+        cfg.setValidationTimeout(2_000);
+        // Fail start-up at once with the driver's message when the database is unreachable.
+        cfg.setInitializationFailTimeout(10_000);
+        cfg.addDataSourceProperty("reWriteBatchedInserts", "true");
+        cfg.addDataSourceProperty("tcpKeepAlive", "true");
+        cfg.addDataSourceProperty("ApplicationName", "drover-server");
+        HikariDataSource ds = new HikariDataSource(cfg);
+        try {
+            Flyway.configure().dataSource(ds).locations("classpath:db/migration").table("drover_schema_history")
+                    .baselineOnMigrate(true).load().migrate();
+        } catch (RuntimeException e) {
+            ds.close();
+            throw e;
+        }
+        return new Database(ds);
+    }
+
+    /** A unit of work in one transaction; committed when the body returns, rolled back when it throws. */
+    @FunctionalInterface
+    public interface TxBody<T> {
+        T apply(StoreTx tx);
+    }
+
+    public <T> T inTx(TxBody<T> body) {
+        try (Connection c = pool.getConnection()) {
+            try {
+                T result = body.apply(new StoreTx(c));
+                c.commit();
+                return result;
+            } catch (RuntimeException | Error e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw StoreException.wrap(e);
+        }
+    }
+
+    /** True when a trivial query answers within two seconds. */
+    public boolean ping() {
+        try (Connection c = pool.getConnection(); var st = c.createStatement()) {
+            st.setQueryTimeout(2);
+            st.execute("SELECT 1");
+            c.commit();
+            return true;
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    /** Server version and the settings that matter for durability and speed (for the benchmark report). */
+    public java.util.Map<String, String> settings() {
+        return inTx(tx -> tx.settings());
+    }
+
+    private static void rollbackQuietly(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException ignored) {
+            // the connection is broken; Hikari evicts it
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}

@@ -1,0 +1,225 @@
+package dev.drover.server.store;
+
+import dev.drover.server.store.Rows.InsertedRun;
+import dev.drover.server.store.Rows.NewRun;
+import dev.drover.server.store.Rows.RunInput;
+import dev.drover.server.store.Rows.RunRow;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+
+/** SQL of drover_run: one row per run, kept as history after the run finishes. */
+public final class RunQueries {
+    private static final String COLUMNS = """
+            id, tenant_id, workflow_name, workflow_version, status, input::text AS input, output::text AS output,
+            error, metadata::text AS metadata, priority, idempotency_key, pending_steps, parent_run_id,
+            created_at, started_at, finished_at""";
+
+    /**
+     * Inserts runs in one statement. A run whose idempotency key already exists (in the table or earlier
+     * in the same batch) is not inserted; the existing run's id is returned with created=false.
+     */
+    public List<InsertedRun> insert(StoreTx tx, List<NewRun> runs) {
+        int n = runs.size();
+        Object[] ids = new Object[n], tenants = new Object[n], names = new Object[n], versions = new Object[n],
+                inputs = new Object[n], metas = new Object[n], prios = new Object[n], keys = new Object[n],
+                pending = new Object[n];
+        for (int i = 0; i < n; i++) {
+            NewRun r = runs.get(i);
+            ids[i] = r.id();
+            tenants[i] = r.tenantId();
+            names[i] = r.workflowName();
+            versions[i] = r.workflowVersion();
+            inputs[i] = r.inputJson();
+            metas[i] = r.metadataJson();
+            prios[i] = r.priority();
+            keys[i] = r.idempotencyKey();
+            pending[i] = r.pendingSteps();
+        }
+        Set<UUID> inserted = new HashSet<>(tx.query("""
+                INSERT INTO drover_run (id, tenant_id, workflow_name, workflow_version, status, input, metadata, priority,
+                                        idempotency_key, pending_steps)
+                SELECT u.id, u.tenant, u.name, u.version, 'queued', u.input::jsonb, u.meta::jsonb, u.prio, u.key, u.pending
+                FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::text[], ?::int[])
+                     AS u(id, tenant, name, version, input, meta, prio, key, pending)
+                ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING id""",
+                ps -> {
+                    ps.setArray(1, tx.array("uuid", ids));
+                    ps.setArray(2, tx.array("text", tenants));
+                    ps.setArray(3, tx.array("text", names));
+                    ps.setArray(4, tx.array("text", versions));
+                    ps.setArray(5, tx.array("text", inputs));
+                    ps.setArray(6, tx.array("text", metas));
+                    ps.setArray(7, tx.array("smallint", prios));
+                    ps.setArray(8, tx.array("text", keys));
+                    ps.setArray(9, tx.array("int", pending));
+                },
+                rs -> rs.getObject(1, UUID.class)));
+        List<InsertedRun> out = new ArrayList<>(n);
+        Map<String, UUID> existing = null;
+        for (NewRun r : runs) {
+            if (inserted.contains(r.id())) {
+                out.add(new InsertedRun(r.id(), true));
+                continue;
+            }
+            if (existing == null) existing = byIdempotencyKey(tx, runs);
+            UUID id = existing.get(r.tenantId() + "\u0000" + r.idempotencyKey());
+            if (id == null) throw new StoreException("run " + r.id() + " was neither inserted nor found by its key", null, true);
+            out.add(new InsertedRun(id, false));
+        }
+        return out;
+    }
+
+    private Map<String, UUID> byIdempotencyKey(StoreTx tx, List<NewRun> runs) {
+        List<Object> tenants = new ArrayList<>(), keys = new ArrayList<>();
+        for (NewRun r : runs) {
+            if (r.idempotencyKey() != null) {
+                tenants.add(r.tenantId());
+                keys.add(r.idempotencyKey());
+            }
+        }
+        Map<String, UUID> out = new HashMap<>();
+        tx.query("""
+                SELECT r.tenant_id, r.idempotency_key, r.id FROM drover_run r
+                JOIN unnest(?::text[], ?::text[]) AS u(tenant, key) ON r.tenant_id = u.tenant AND r.idempotency_key = u.key""",
+                ps -> {
+                    ps.setArray(1, tx.array("text", tenants.toArray()));
+                    ps.setArray(2, tx.array("text", keys.toArray()));
+                },
+                rs -> out.put(rs.getString(1) + "\u0000" + rs.getString(2), rs.getObject(3, UUID.class)));
+        return out;
+    }
+
+    public Optional<RunRow> get(StoreTx tx, String tenantId, UUID id) {
+        return tx.query("SELECT " + COLUMNS + " FROM drover_run WHERE id = ? AND tenant_id = ?",
+                ps -> {
+                    ps.setObject(1, id);
+                    ps.setString(2, tenantId);
+                }, RunQueries::row).stream().findFirst();
+    }
+
+    /** Newest first; {@code beforeId} pages backwards (ids are time-ordered UUIDv7). */
+    public List<RunRow> list(StoreTx tx, String tenantId, String workflowName, String status, UUID beforeId, int limit) {
+        return tx.query("SELECT " + COLUMNS + """
+                 FROM drover_run
+                WHERE tenant_id = ? AND (?::text IS NULL OR workflow_name = ?) AND (?::text IS NULL OR status = ?)
+                  AND (?::uuid IS NULL OR id < ?::uuid)
+                ORDER BY id DESC LIMIT ?""",
+                ps -> {
+                    ps.setString(1, tenantId);
+                    ps.setString(2, workflowName);
+                    ps.setString(3, workflowName);
+                    ps.setString(4, status);
+                    ps.setString(5, status);
+                    ps.setObject(6, beforeId);
+                    ps.setObject(7, beforeId);
+                    ps.setInt(8, limit);
+                }, RunQueries::row);
+    }
+
+    /** Inputs and metadata of the given runs, for the assignments sent to workers. */
+    public Map<UUID, RunInput> inputs(StoreTx tx, UUID[] runIds) {
+        Map<UUID, RunInput> out = new HashMap<>();
+        tx.query("SELECT id, input::text, metadata::text FROM drover_run WHERE id = ANY(?)",
+                ps -> ps.setArray(1, tx.array("uuid", runIds)),
+                rs -> out.put(rs.getObject(1, UUID.class),
+                        new RunInput(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3))));
+        return out;
+    }
+
+    /** queued → running for the runs whose first step was just assigned. */
+    public void markStarted(StoreTx tx, UUID[] runIds) {
+        tx.update("UPDATE drover_run SET status = 'running', started_at = now() WHERE id = ANY(?) AND status = 'queued'",
+                ps -> ps.setArray(1, tx.array("uuid", runIds)));
+    }
+
+    /**
+     * Counts finished steps against each run; a run whose count reaches zero succeeds with the given
+     * output (null output for runs with several leaves: see {@link #setOutputFromLeaves}).
+     * Returns the ids of the runs that succeeded.
+     */
+    public List<UUID> countFinishedSteps(StoreTx tx, UUID[] runIds, int[] finished, String[] outputsIfLast) {
+        Object[] n = new Object[finished.length];
+        for (int i = 0; i < n.length; i++) n[i] = finished[i];
+        return tx.query("""
+                UPDATE drover_run r
+                   SET pending_steps = r.pending_steps - u.n,
+                       status = CASE WHEN r.pending_steps - u.n = 0 THEN 'succeeded' ELSE r.status END,
+                       finished_at = CASE WHEN r.pending_steps - u.n = 0 THEN now() END,
+                       output = CASE WHEN r.pending_steps - u.n = 0 THEN u.output::jsonb END
+                  FROM unnest(?::uuid[], ?::int[], ?::text[]) AS u(id, n, output)
+                 WHERE r.id = u.id AND r.finished_at IS NULL
+                RETURNING r.id, r.pending_steps""",
+                ps -> {
+                    ps.setArray(1, tx.array("uuid", runIds));
+                    ps.setArray(2, tx.array("int", n));
+                    ps.setArray(3, tx.array("text", outputsIfLast));
+                },
+                rs -> rs.getInt(2) == 0 ? rs.getObject(1, UUID.class) : null)
+                .stream().filter(java.util.Objects::nonNull).toList();
+    }
+
+    /** For runs with several leaf steps: the output is an object keyed by leaf step name. */
+    public void setOutputFromLeaves(StoreTx tx, UUID runId, String[] leaves) {
+        tx.update("""
+                UPDATE drover_run SET output = (SELECT jsonb_object_agg(step_name, output) FROM drover_step_run
+                                                 WHERE run_id = ? AND step_name = ANY(?))
+                 WHERE id = ?""",
+                ps -> {
+                    ps.setObject(1, runId);
+                    ps.setArray(2, tx.array("text", leaves));
+                    ps.setObject(3, runId);
+                });
+    }
+
+    /** Ends an unfinished run as failed or cancelled; false when it had already finished. */
+    public boolean finish(StoreTx tx, UUID runId, String status, String error) {
+        return tx.update("""
+                UPDATE drover_run SET status = ?, error = ?, finished_at = now(), pending_steps = 0,
+                       started_at = coalesce(started_at, now())
+                 WHERE id = ? AND finished_at IS NULL""",
+                ps -> {
+                    ps.setString(1, status);
+                    ps.setString(2, error);
+                    ps.setObject(3, runId);
+                }) == 1;
+    }
+
+    /** Runs among the given ones that have finished (for awaiting clients). */
+    public List<UUID> finishedAmong(StoreTx tx, UUID[] runIds) {
+        return tx.query("SELECT id FROM drover_run WHERE id = ANY(?) AND finished_at IS NOT NULL",
+                ps -> ps.setArray(1, tx.array("uuid", runIds)), rs -> rs.getObject(1, UUID.class));
+    }
+
+    /** Deletes up to {@code limit} runs finished before the cutoff, with their steps and attempts. */
+    public int pruneFinished(StoreTx tx, long olderThanMs, int limit) {
+        List<UUID> ids = tx.query("""
+                SELECT id FROM drover_run WHERE finished_at < now() - ? * interval '1 millisecond'
+                ORDER BY finished_at LIMIT ? FOR UPDATE SKIP LOCKED""",
+                ps -> {
+                    ps.setLong(1, olderThanMs);
+                    ps.setInt(2, limit);
+                }, rs -> rs.getObject(1, UUID.class));
+        if (ids.isEmpty()) return 0;
+        UUID[] arr = ids.toArray(UUID[]::new);
+        tx.update("DELETE FROM drover_step_attempt WHERE run_id = ANY(?)", ps -> ps.setArray(1, tx.array("uuid", arr)));
+        tx.update("DELETE FROM drover_step_run WHERE run_id = ANY(?)", ps -> ps.setArray(1, tx.array("uuid", arr)));
+        return tx.update("DELETE FROM drover_run WHERE id = ANY(?)", ps -> ps.setArray(1, tx.array("uuid", arr)));
+    }
+
+    private static RunRow row(ResultSet rs) throws SQLException {
+        return new RunRow(Sql.uuid(rs, "id"), rs.getString("tenant_id"), rs.getString("workflow_name"),
+                rs.getString("workflow_version"), rs.getString("status"), rs.getString("input"), rs.getString("output"),
+                rs.getString("error"), rs.getString("metadata"), rs.getInt("priority"), rs.getString("idempotency_key"),
+                rs.getInt("pending_steps"), Sql.uuid(rs, "parent_run_id"), Sql.instant(rs, "created_at"),
+                Sql.instant(rs, "started_at"), Sql.instant(rs, "finished_at"));
+    }
+}

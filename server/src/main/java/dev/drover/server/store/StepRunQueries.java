@@ -1,0 +1,164 @@
+package dev.drover.server.store;
+
+import dev.drover.server.store.Rows.AttemptRow;
+import dev.drover.server.store.Rows.NewStepRun;
+import dev.drover.server.store.Rows.RunKey;
+import dev.drover.server.store.Rows.StepRunRow;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/** SQL of drover_step_run (one row per step of a run) and drover_step_attempt (attempts that did not succeed). */
+public final class StepRunQueries {
+
+    public void insert(StoreTx tx, List<NewStepRun> steps) {
+        int n = steps.size();
+        Object[] runs = new Object[n], names = new Object[n], statuses = new Object[n], pending = new Object[n];
+        for (int i = 0; i < n; i++) {
+            NewStepRun s = steps.get(i);
+            runs[i] = s.runId();
+            names[i] = s.stepName();
+            statuses[i] = s.status();
+            pending[i] = s.pendingParents();
+        }
+        tx.update("""
+                INSERT INTO drover_step_run (run_id, step_name, status, pending_parents)
+                SELECT * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[])""",
+                ps -> {
+                    ps.setArray(1, tx.array("uuid", runs));
+                    ps.setArray(2, tx.array("text", names));
+                    ps.setArray(3, tx.array("text", statuses));
+                    ps.setArray(4, tx.array("int", pending));
+                });
+    }
+
+    public void markRunning(StoreTx tx, UUID[] runIds, String[] steps, Integer[] attempts, UUID[] workerIds) {
+        tx.update("""
+                UPDATE drover_step_run s SET status = 'running', attempts = u.attempt, worker_id = u.worker,
+                       started_at = now(), error = NULL
+                  FROM unnest(?::uuid[], ?::text[], ?::int[], ?::uuid[]) AS u(run_id, step, attempt, worker)
+                 WHERE s.run_id = u.run_id AND s.step_name = u.step""",
+                ps -> {
+                    ps.setArray(1, tx.array("uuid", runIds));
+                    ps.setArray(2, tx.array("text", steps));
+                    ps.setArray(3, tx.array("int", attempts));
+                    ps.setArray(4, tx.array("uuid", workerIds));
+                });
+    }
+
+    public void markSucceeded(StoreTx tx, UUID[] runIds, String[] steps, String[] outputs) {
+        tx.update("""
+                UPDATE drover_step_run s SET status = 'succeeded', output = u.output::jsonb, finished_at = now(), error = NULL
+                  FROM unnest(?::uuid[], ?::text[], ?::text[]) AS u(run_id, step, output)
+                 WHERE s.run_id = u.run_id AND s.step_name = u.step""",
+                ps -> {
+                    ps.setArray(1, tx.array("uuid", runIds));
+                    ps.setArray(2, tx.array("text", steps));
+                    ps.setArray(3, tx.array("text", outputs));
+                });
+    }
+
+    /**
+     * Counts succeeded parents against pending children; children whose count reaches zero turn
+     * from pending to queued and are returned (the caller enqueues their tasks).
+     */
+    public List<RunKey> countSucceededParents(StoreTx tx, UUID[] runIds, String[] steps, int[] succeeded) {
+        Object[] n = new Object[succeeded.length];
+        for (int i = 0; i < n.length; i++) n[i] = succeeded[i];
+        return tx.query("""
+                UPDATE drover_step_run s
+                   SET pending_parents = s.pending_parents - u.n,
+                       status = CASE WHEN s.pending_parents - u.n = 0 THEN 'queued' ELSE s.status END
+                  FROM unnest(?::uuid[], ?::text[], ?::int[]) AS u(run_id, step, n)
+                 WHERE s.run_id = u.run_id AND s.step_name = u.step AND s.status = 'pending'
+                RETURNING s.run_id, s.step_name, s.pending_parents""",
+                ps -> {
+                    ps.setArray(1, tx.array("uuid", runIds));
+                    ps.setArray(2, tx.array("text", steps));
+                    ps.setArray(3, tx.array("int", n));
+                },
+                rs -> rs.getInt(3) == 0 ? new RunKey(rs.getObject(1, UUID.class), rs.getString(2)) : null)
+                .stream().filter(java.util.Objects::nonNull).toList();
+    }
+
+    /** After a failed attempt that will be retried: back to queued, with the error visible. */
+    public void markRetrying(StoreTx tx, UUID runId, String step, String error) {
+        tx.update("UPDATE drover_step_run SET status = 'queued', error = ? WHERE run_id = ? AND step_name = ?",
+                ps -> {
+                    ps.setString(1, error);
+                    ps.setObject(2, runId);
+                    ps.setString(3, step);
+                });
+    }
+
+    public void markFailed(StoreTx tx, UUID runId, String step, String error) {
+        tx.update("UPDATE drover_step_run SET status = 'failed', error = ?, finished_at = now() WHERE run_id = ? AND step_name = ?",
+                ps -> {
+                    ps.setString(1, error);
+                    ps.setObject(2, runId);
+                    ps.setString(3, step);
+                });
+    }
+
+    /** Cancels every step of the run that has not finished (children of a failed step are never started). */
+    public int cancelUnfinished(StoreTx tx, UUID runId) {
+        return tx.update("""
+                UPDATE drover_step_run SET status = 'cancelled', finished_at = now()
+                 WHERE run_id = ? AND status IN ('pending', 'queued', 'running')""",
+                ps -> ps.setObject(1, runId));
+    }
+
+    /** Outputs of the given steps, keyed by run then step name. */
+    public Map<UUID, Map<String, String>> outputs(StoreTx tx, UUID[] runIds, String[] steps) {
+        Map<UUID, Map<String, String>> out = new HashMap<>();
+        tx.query("""
+                SELECT s.run_id, s.step_name, s.output::text FROM drover_step_run s
+                  JOIN unnest(?::uuid[], ?::text[]) AS u(run_id, step) ON s.run_id = u.run_id AND s.step_name = u.step""",
+                ps -> {
+                    ps.setArray(1, tx.array("uuid", runIds));
+                    ps.setArray(2, tx.array("text", steps));
+                },
+                rs -> out.computeIfAbsent(rs.getObject(1, UUID.class), k -> new HashMap<>())
+                        .put(rs.getString(2), rs.getString(3) == null ? "null" : rs.getString(3)));
+        return out;
+    }
+
+    public List<StepRunRow> forRun(StoreTx tx, UUID runId) {
+        return tx.query("""
+                SELECT run_id, step_name, status, pending_parents, attempts, output::text AS output, error, worker_id,
+                       started_at, finished_at
+                  FROM drover_step_run WHERE run_id = ? ORDER BY started_at NULLS LAST, step_name""",
+                ps -> ps.setObject(1, runId),
+                rs -> new StepRunRow(Sql.uuid(rs, "run_id"), rs.getString("step_name"), rs.getString("status"),
+                        rs.getInt("pending_parents"), rs.getInt("attempts"), rs.getString("output"), rs.getString("error"),
+                        Sql.uuid(rs, "worker_id"), Sql.instant(rs, "started_at"), Sql.instant(rs, "finished_at")));
+    }
+
+    public void insertAttempt(StoreTx tx, AttemptRow a) {
+        tx.update("""
+                INSERT INTO drover_step_attempt (run_id, step_name, attempt, status, error, error_type, stack_trace, worker_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (run_id, step_name, attempt) DO NOTHING""",
+                ps -> {
+                    ps.setObject(1, a.runId());
+                    ps.setString(2, a.stepName());
+                    ps.setInt(3, a.attempt());
+                    ps.setString(4, a.status());
+                    ps.setString(5, a.error());
+                    ps.setString(6, a.errorType());
+                    ps.setString(7, a.stackTrace());
+                    ps.setObject(8, a.workerId());
+                });
+    }
+
+    public List<AttemptRow> attempts(StoreTx tx, UUID runId) {
+        return tx.query("""
+                SELECT run_id, step_name, attempt, status, error, error_type, stack_trace, worker_id, finished_at
+                  FROM drover_step_attempt WHERE run_id = ? ORDER BY step_name, attempt""",
+                ps -> ps.setObject(1, runId),
+                rs -> new AttemptRow(Sql.uuid(rs, "run_id"), rs.getString("step_name"), rs.getInt("attempt"),
+                        rs.getString("status"), rs.getString("error"), rs.getString("error_type"),
+                        rs.getString("stack_trace"), Sql.uuid(rs, "worker_id"), Sql.instant(rs, "finished_at")));
+    }
+}

@@ -1,0 +1,28 @@
+package dev.drover.server.store;
+
+/**
+ * A database operation failed. {@link #isTransient()} tells whether retrying later can help
+ * (connection lost, server shutting down, serialization failure) as opposed to a bug or bad data.
+ */
+public final class StoreException extends RuntimeException {
+    private final boolean transientFailure;
+
+    public StoreException(String message, Throwable cause, boolean transientFailure) {
+        super(message, cause);
+        this.transientFailure = transientFailure;
+    }
+
+    public boolean isTransient() {
+        return transientFailure;
+    }
+
+    static StoreException wrap(java.sql.SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        // 08: connection exceptions; 57P: operator intervention (shutdown, terminate_backend);
+        // 40: transaction rollback (serialization, deadlock); 53: insufficient resources.
+        boolean transientFailure = state.startsWith("08") || state.startsWith("57P") || state.startsWith("40")
+                || state.startsWith("53") || e instanceof java.sql.SQLTransientException
+                || e instanceof java.sql.SQLRecoverableException;
+        return new StoreException(e.getMessage(), e, transientFailure);
+    }
+}

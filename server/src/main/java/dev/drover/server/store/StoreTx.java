@@ -1,0 +1,72 @@
+package dev.drover.server.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An open transaction. The engine passes it to the *Queries classes; it never sees the connection.
+ * The small JDBC helpers here keep every query in the *Queries classes a few readable lines.
+ */
+public final class StoreTx {
+    final Connection connection;
+
+    StoreTx(Connection connection) {
+        this.connection = connection;
+    }
+
+    @FunctionalInterface
+    interface Binder {
+        void bind(PreparedStatement ps) throws SQLException;
+    }
+
+    @FunctionalInterface
+    interface RowMapper<T> {
+        T map(ResultSet rs) throws SQLException;
+    }
+
+    <T> List<T> query(String sql, Binder binder, RowMapper<T> mapper) {
+        try (PreparedStatement ps = connection.prepareStatement(sql)) {
+            binder.bind(ps);
+            try (ResultSet rs = ps.executeQuery()) {
+                List<T> out = new ArrayList<>();
+                while (rs.next()) out.add(mapper.map(rs));
+                return out;
+            }
+        } catch (SQLException e) {
+            throw StoreException.wrap(e);
+        }
+    }
+
+    int update(String sql, Binder binder) {
+        try (PreparedStatement ps = connection.prepareStatement(sql)) {
+            binder.bind(ps);
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            throw StoreException.wrap(e);
+        }
+    }
+
+    java.sql.Array array(String type, Object[] values) throws SQLException {
+        return connection.createArrayOf(type, values);
+    }
+
+    Map<String, String> settings() {
+        Map<String, String> out = new LinkedHashMap<>();
+        out.putAll(Map.of());
+        query("SELECT name, setting FROM pg_settings WHERE name IN "
+                        + "('server_version','synchronous_commit','fsync','shared_buffers','max_connections','wal_level')",
+                ps -> { }, rs -> out.put(rs.getString(1), rs.getString(2)));
+        return out;
+    }
+
+    /** The database clock: every decision several processes must agree on uses it. */
+    public java.time.Instant now() {
+        return query("SELECT now()", ps -> { }, rs -> rs.getTimestamp(1).toInstant()).get(0);
+    }
+}

@@ -1,0 +1,51 @@
+package dev.drover.server.transport.grpc;
+
+import dev.drover.server.engine.Engine;
+import dev.drover.server.engine.EngineSettings;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/** The gRPC endpoint: the client API (RunService) and the worker API (WorkerService). */
+public final class GrpcTransport implements AutoCloseable {
+    private final Server server;
+    private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+
+    public GrpcTransport(Engine engine, String bindAddress, int port, String token) {
+        AuthInterceptor auth = new AuthInterceptor(token, EngineSettings.DEFAULT_TENANT);
+        this.server = NettyServerBuilder.forAddress(new InetSocketAddress(bindAddress, port))
+                .executor(executor)
+                .maxInboundMessageSize(64 * 1024 * 1024)
+                .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                .permitKeepAliveWithoutCalls(true)
+                .addService(ServerInterceptors.intercept(new RunServiceImpl(engine), auth))
+                .addService(ServerInterceptors.intercept(new WorkerServiceImpl(engine), auth))
+                .build();
+    }
+
+    public GrpcTransport start() throws IOException {
+        server.start();
+        return this;
+    }
+
+    public int port() {
+        return server.getPort();
+    }
+
+    @Override
+    public void close() {
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(3, TimeUnit.SECONDS)) server.shutdownNow();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.shutdownNow();
+        }
+        executor.shutdownNow();
+    }
+}

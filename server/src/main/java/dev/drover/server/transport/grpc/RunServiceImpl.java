@@ -1,0 +1,88 @@
+package dev.drover.server.transport.grpc;
+
+import dev.drover.proto.v1.AwaitRunRequest;
+import dev.drover.proto.v1.CancelRunRequest;
+import dev.drover.proto.v1.CancelRunResponse;
+import dev.drover.proto.v1.GetRunRequest;
+import dev.drover.proto.v1.ListRunsRequest;
+import dev.drover.proto.v1.ListRunsResponse;
+import dev.drover.proto.v1.PutWorkflowRequest;
+import dev.drover.proto.v1.PutWorkflowResponse;
+import dev.drover.proto.v1.Run;
+import dev.drover.proto.v1.RunServiceGrpc;
+import dev.drover.proto.v1.TriggerRunRequest;
+import dev.drover.proto.v1.TriggerRunResponse;
+import dev.drover.server.engine.Engine;
+import dev.drover.server.engine.EngineException;
+import dev.drover.server.engine.Views.TriggerCommand;
+import dev.drover.server.engine.Views.TriggerResult;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+
+/** The client API over gRPC. Handlers run on virtual threads, so blocking on the database is fine. */
+final class RunServiceImpl extends RunServiceGrpc.RunServiceImplBase {
+    private final Engine engine;
+
+    RunServiceImpl(Engine engine) {
+        this.engine = engine;
+    }
+
+    private static String tenant() {
+        return AuthInterceptor.TENANT.get();
+    }
+
+    @Override
+    public void triggerRun(TriggerRunRequest req, StreamObserver<TriggerRunResponse> out) {
+        Statuses.unary(out, () -> {
+            if (!req.getParentRunId().isEmpty()) {
+                throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "parent_run_id: child runs are not supported yet");
+            }
+            TriggerResult r = engine.runs().trigger(new TriggerCommand(tenant(), req.getWorkflowName(),
+                    req.getWorkflowVersion(), req.getInputJson(), req.getMetadataMap(), req.getIdempotencyKey(),
+                    req.getPriority()));
+            return TriggerRunResponse.newBuilder().setRunId(r.runId()).setCreated(r.created()).build();
+        });
+    }
+
+    @Override
+    public void getRun(GetRunRequest req, StreamObserver<Run> out) {
+        Statuses.unary(out, () -> ProtoMapper.run(engine.runs().get(tenant(), req.getRunId())));
+    }
+
+    @Override
+    public void awaitRun(AwaitRunRequest req, StreamObserver<Run> out) {
+        Statuses.unary(out, () -> {
+            if (req.getTimeoutMs() < 0) throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "timeout_ms: must not be negative");
+            long ms = req.getTimeoutMs() == 0 ? 30_000 : Math.min(req.getTimeoutMs(), 300_000);
+            return ProtoMapper.run(engine.runs().await(tenant(), req.getRunId(), Duration.ofMillis(ms)));
+        });
+    }
+
+    @Override
+    public void listRuns(ListRunsRequest req, StreamObserver<ListRunsResponse> out) {
+        Statuses.unary(out, () -> {
+            ListRunsResponse.Builder b = ListRunsResponse.newBuilder();
+            engine.runs().list(tenant(), req.getWorkflowName(), ProtoMapper.runStatus(req.getStatus()),
+                    req.getBeforeRunId(), req.getLimit()).forEach(r -> b.addRuns(ProtoMapper.run(r)));
+            return b.build();
+        });
+    }
+
+    @Override
+    public void cancelRun(CancelRunRequest req, StreamObserver<CancelRunResponse> out) {
+        Statuses.unary(out, () -> {
+            boolean cancelled = engine.runs().cancel(tenant(), req.getRunId());
+            var run = engine.runs().get(tenant(), req.getRunId());
+            return CancelRunResponse.newBuilder().setCancelled(cancelled).setStatus(ProtoMapper.runStatus(run.status())).build();
+        });
+    }
+
+    @Override
+    public void putWorkflow(PutWorkflowRequest req, StreamObserver<PutWorkflowResponse> out) {
+        Statuses.unary(out, () -> {
+            if (!req.hasWorkflow()) throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "workflow: required");
+            engine.workflows().register(tenant(), req.getWorkflow());
+            return PutWorkflowResponse.getDefaultInstance();
+        });
+    }
+}

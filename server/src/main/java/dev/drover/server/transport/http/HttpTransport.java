@@ -1,0 +1,282 @@
+package dev.drover.server.transport.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.drover.server.engine.Engine;
+import dev.drover.server.engine.EngineException;
+import dev.drover.server.engine.EngineSettings;
+import dev.drover.server.engine.Views.RunView;
+import dev.drover.server.engine.Views.StepView;
+import dev.drover.server.engine.Views.TriggerCommand;
+import dev.drover.server.engine.Views.TriggerResult;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP endpoint: health probes and a small JSON API for runs. The JDK's built-in server on
+ * virtual threads is enough for this surface and keeps the server free of a web framework.
+ *
+ * <pre>
+ * GET  /healthz                      200 when the process is up (no auth)
+ * GET  /readyz                       200 when the database answers, else 503 (no auth)
+ * POST /api/v1/runs                  {"workflow": "...", "input": {...}, "metadata": {...}, "idempotencyKey": "..."}
+ * GET  /api/v1/runs?workflow=&status=&limit=&before=
+ * GET  /api/v1/runs/{id}             the run with its steps and failed attempts
+ * GET  /api/v1/runs/{id}/await?timeoutMs=
+ * POST /api/v1/runs/{id}/cancel
+ * </pre>
+ */
+public final class HttpTransport implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(HttpTransport.class);
+    private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+
+    private final HttpServer server;
+    private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    private final Engine engine;
+    private final byte[] expectedAuth;
+
+    public HttpTransport(Engine engine, String bindAddress, int port, String token) throws IOException {
+        this.engine = engine;
+        this.expectedAuth = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+        this.server = HttpServer.create(new InetSocketAddress(bindAddress, port), 512);
+        server.setExecutor(executor);
+        server.createContext("/", this::handle);
+    }
+
+    public HttpTransport start() {
+        server.start();
+        return this;
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    private static final class HttpError extends RuntimeException {
+        final int status;
+
+        HttpError(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+
+    private void handle(HttpExchange ex) {
+        try (ex) {
+            try {
+                route(ex);
+            } catch (HttpError e) {
+                send(ex, e.status, error(e.getMessage()));
+            } catch (RuntimeException e) {
+                RuntimeException c = EngineException.classify(e);
+                if (c instanceof EngineException ee) {
+                    int status = switch (ee.kind()) {
+                        case INVALID_ARGUMENT -> 400;
+                        case NOT_FOUND -> 404;
+                        case FAILED_PRECONDITION -> 409;
+                        case UNAVAILABLE -> 503;
+                    };
+                    if (status == 503) ex.getResponseHeaders().add("Retry-After", "1");
+                    send(ex, status, error(ee.getMessage()));
+                } else {
+                    log.error("Unexpected failure on {} {}", ex.getRequestMethod(), ex.getRequestURI(), e);
+                    send(ex, 500, error("internal error"));
+                }
+            }
+        } catch (IOException e) {
+            log.debug("HTTP exchange failed: {}", e.toString());
+        }
+    }
+
+    private void route(HttpExchange ex) throws IOException {
+        String method = ex.getRequestMethod();
+        String path = ex.getRequestURI().getPath();
+        if (path.equals("/healthz")) {
+            send(ex, 200, JSON.createObjectNode().put("status", "ok"));
+            return;
+        }
+        if (path.equals("/readyz")) {
+            boolean ok = engine.databaseReachable();
+            if (!ok) ex.getResponseHeaders().add("Retry-After", "1");
+            send(ex, ok ? 200 : 503, JSON.createObjectNode().put("status", ok ? "ready" : "database unreachable"));
+            return;
+        }
+        if (!path.startsWith("/api/")) throw new HttpError(404, "no such endpoint: " + path);
+        authenticate(ex);
+        String tenant = EngineSettings.DEFAULT_TENANT;
+        String[] parts = path.replaceAll("/+$", "").split("/");
+        // ["", "api", "v1", "runs", id?, action?]
+        if (parts.length < 4 || !parts[2].equals("v1") || !parts[3].equals("runs")) {
+            throw new HttpError(404, "no such endpoint: " + path);
+        }
+        Map<String, String> q = query(ex);
+        if (parts.length == 4) {
+            switch (method) {
+                case "POST" -> {
+                    TriggerResult r = engine.runs().trigger(triggerCommand(tenant, body(ex)));
+                    send(ex, r.created() ? 201 : 200, JSON.createObjectNode().put("runId", r.runId()).put("created", r.created()));
+                }
+                case "GET" -> {
+                    var arr = JSON.createArrayNode();
+                    for (RunView r : engine.runs().list(tenant, q.get("workflow"), q.get("status"), q.get("before"),
+                            intParam(q, "limit", 50))) {
+                        arr.add(runJson(r));
+                    }
+                    send(ex, 200, JSON.createObjectNode().set("runs", arr));
+                }
+                default -> throw new HttpError(405, "method " + method + " not allowed on " + path);
+            }
+            return;
+        }
+        String id = parts[4];
+        if (parts.length == 5 && method.equals("GET")) {
+            send(ex, 200, runJson(engine.runs().get(tenant, id)));
+        } else if (parts.length == 6 && parts[5].equals("cancel") && method.equals("POST")) {
+            boolean cancelled = engine.runs().cancel(tenant, id);
+            send(ex, 200, JSON.createObjectNode().put("cancelled", cancelled)
+                    .put("status", engine.runs().get(tenant, id).status()));
+        } else if (parts.length == 6 && parts[5].equals("await") && method.equals("GET")) {
+            long ms = Math.min(intParam(q, "timeoutMs", 30_000), 300_000);
+            send(ex, 200, runJson(engine.runs().await(tenant, id, Duration.ofMillis(ms))));
+        } else {
+            throw new HttpError(404, "no such endpoint: " + method + " " + path);
+        }
+    }
+
+    private TriggerCommand triggerCommand(String tenant, JsonNode body) {
+        if (!body.isObject()) throw new HttpError(400, "body: expected a JSON object");
+        JsonNode wf = body.get("workflow");
+        if (wf == null || !wf.isTextual() || wf.asText().isBlank()) {
+            throw new HttpError(400, "workflow: required, the name of a registered workflow");
+        }
+        JsonNode input = body.get("input");
+        Map<String, String> metadata = new HashMap<>();
+        JsonNode md = body.get("metadata");
+        if (md != null && !md.isNull()) {
+            if (!md.isObject()) throw new HttpError(400, "metadata: expected an object of strings");
+            for (Iterator<Map.Entry<String, JsonNode>> it = md.fields(); it.hasNext(); ) {
+                var e = it.next();
+                if (!e.getValue().isValueNode()) throw new HttpError(400, "metadata." + e.getKey() + ": expected a string");
+                metadata.put(e.getKey(), e.getValue().asText());
+            }
+        }
+        JsonNode key = body.get("idempotencyKey");
+        JsonNode prio = body.get("priority");
+        if (prio != null && !prio.isNull() && !prio.isInt()) throw new HttpError(400, "priority: expected an integer 0-4");
+        return new TriggerCommand(tenant, wf.asText(), text(body.get("version")), input == null ? "{}" : input.toString(),
+                metadata, text(key), prio == null ? 0 : prio.asInt());
+    }
+
+    private static String text(JsonNode n) {
+        return n == null || n.isNull() ? null : n.asText();
+    }
+
+    private void authenticate(HttpExchange ex) {
+        String got = ex.getRequestHeaders().getFirst("Authorization");
+        if (got == null) throw new HttpError(401, "missing 'Authorization: Bearer <token>' header");
+        if (!MessageDigest.isEqual(expectedAuth, got.getBytes(StandardCharsets.UTF_8))) throw new HttpError(401, "invalid token");
+    }
+
+    private static JsonNode body(HttpExchange ex) throws IOException {
+        try (InputStream in = ex.getRequestBody()) {
+            byte[] bytes = in.readNBytes(16 * 1024 * 1024 + 1);
+            if (bytes.length > 16 * 1024 * 1024) throw new HttpError(413, "body: larger than 16 MiB");
+            if (bytes.length == 0) throw new HttpError(400, "body: expected a JSON object");
+            return JSON.readTree(bytes);
+        } catch (JsonProcessingException e) {
+            throw new HttpError(400, "body: not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    private static Map<String, String> query(HttpExchange ex) {
+        Map<String, String> out = new HashMap<>();
+        String raw = ex.getRequestURI().getRawQuery();
+        if (raw == null) return out;
+        for (String kv : raw.split("&")) {
+            if (kv.isEmpty()) continue;
+            String[] p = kv.split("=", 2);
+            out.put(URLDecoder.decode(p[0], StandardCharsets.UTF_8), p.length > 1 ? URLDecoder.decode(p[1], StandardCharsets.UTF_8) : "");
+        }
+        return out;
+    }
+
+    private static int intParam(Map<String, String> q, String name, int dflt) {
+        String v = q.get(name);
+        if (v == null || v.isEmpty()) return dflt;
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new HttpError(400, name + ": expected an integer, got '" + v + "'");
+        }
+    }
+
+    private static ObjectNode runJson(RunView r) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("id", r.id()).put("workflow", r.workflowName()).put("version", r.workflowVersion()).put("status", r.status());
+        n.set("input", parse(r.inputJson()));
+        n.set("output", parse(r.outputJson()));
+        n.put("error", r.error());
+        n.set("metadata", JSON.valueToTree(r.metadata()));
+        n.put("priority", r.priority()).put("idempotencyKey", r.idempotencyKey());
+        n.put("createdAt", str(r.createdAt())).put("startedAt", str(r.startedAt())).put("finishedAt", str(r.finishedAt()));
+        var steps = n.putArray("steps");
+        for (StepView s : r.steps()) {
+            ObjectNode sn = steps.addObject();
+            sn.put("name", s.name()).put("status", s.status()).put("attempts", s.attempts());
+            sn.set("output", parse(s.outputJson()));
+            sn.put("error", s.error()).put("workerId", s.workerId());
+            sn.put("startedAt", str(s.startedAt())).put("finishedAt", str(s.finishedAt()));
+            sn.set("parents", JSON.valueToTree(s.parents()));
+        }
+        n.set("failedAttempts", JSON.valueToTree(r.failedAttempts()));
+        return n;
+    }
+
+    private static String str(Object o) {
+        return o == null ? null : o.toString();
+    }
+
+    private static JsonNode parse(String json) {
+        if (json == null) return null;
+        try {
+            return JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            return JSON.getNodeFactory().textNode(json);
+        }
+    }
+
+    private static ObjectNode error(String message) {
+        return JSON.createObjectNode().put("error", message);
+    }
+
+    private static void send(HttpExchange ex, int status, JsonNode body) throws IOException {
+        byte[] bytes = JSON.writeValueAsBytes(body);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(status, bytes.length);
+        ex.getResponseBody().write(bytes);
+    }
+
+    @Override
+    public void close() {
+        server.stop(1);
+        executor.shutdownNow();
+    }
+}
