@@ -85,6 +85,17 @@ public final class DroverServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a server configured from DROVER_* environment variables and runs until the process is
+     * told to stop (SIGTERM/SIGINT). The CLI's {@code drover server} adds flags on top of this.
+     */
+    public static void main(String[] args) throws Exception {
+        DroverServer server = start(ServerConfig.fromEnvironment(System.getenv(), new ServerConfig.Overrides()));
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "drover-shutdown"));
+        System.out.println("Drover server ready: http " + server.httpPort() + ", grpc " + server.grpcPort());
+        Thread.currentThread().join();
+    }
+
     /** Reads the admin token from the data directory, creating it (owner-only) on first start. */
     static String adminToken(Path dataDir) throws IOException {
         Path file = dataDir.resolve(TOKEN_FILE);

@@ -1,0 +1,101 @@
+package dev.drover.server;
+
+import dev.drover.sdk.DroverClient;
+import dev.drover.server.config.ServerConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * A real Drover server on a fresh embedded PostgreSQL, in this JVM, on free loopback ports. One is
+ * shared by the tests of a JVM (tests keep apart by using their own workflow names); tests that kill
+ * processes start their own server processes instead.
+ */
+public final class TestServer {
+    public static final String TOKEN = "test-token-0123456789abcdef";
+    private static DroverServer shared;
+
+    private TestServer() {}
+
+    public static synchronized DroverServer shared() {
+        if (shared == null) {
+            shared = start(tempDir("drover-test-"));
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> shared.close()));
+        }
+        return shared;
+    }
+
+    public static DroverServer start(Path dataDir) {
+        ServerConfig.Overrides o = new ServerConfig.Overrides();
+        o.dataDir = dataDir.toString();
+        o.httpPort = "0";
+        o.grpcPort = "0";
+        o.bindAddress = "127.0.0.1";
+        o.token = TOKEN;
+        o.leaseTimeout = "3s";
+        o.heartbeatInterval = "500ms";
+        try {
+            return DroverServer.start(ServerConfig.fromEnvironment(Map.of(), o));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static DroverClient client(int grpcPort) {
+        return DroverClient.builder().address("127.0.0.1:" + grpcPort).token(TOKEN).callTimeout(Duration.ofSeconds(30)).build();
+    }
+
+    public static DroverClient client() {
+        return client(shared().grpcPort());
+    }
+
+    public static Path tempDir(String prefix) {
+        try {
+            Path base = Path.of("target", "tmp");
+            Files.createDirectories(base);
+            return Files.createTempDirectory(base.toAbsolutePath(), prefix);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Starts a JVM with this test classpath running {@code mainClass}. */
+    public static Process spawn(Class<?> mainClass, Map<String, String> env, Path log, String... args) {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> cmd = new java.util.ArrayList<>(List.of(java, "-cp", cp, "-Xmx512m", mainClass.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        Map<String, String> e = new HashMap<>(env);
+        pb.environment().putAll(e);
+        try {
+            return pb.start();
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    public static void deleteQuietly(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+}

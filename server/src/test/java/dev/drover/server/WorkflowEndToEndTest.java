@@ -1,0 +1,270 @@
+package dev.drover.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.drover.sdk.DroverClient;
+import dev.drover.sdk.NonRetryableException;
+import dev.drover.sdk.RunFailedException;
+import dev.drover.sdk.RunHandle;
+import dev.drover.sdk.RunInfo;
+import dev.drover.sdk.RunOptions;
+import dev.drover.sdk.RunStatus;
+import dev.drover.sdk.Step;
+import dev.drover.sdk.StepContext;
+import dev.drover.sdk.StepStatus;
+import dev.drover.sdk.Worker;
+import dev.drover.sdk.Workflow;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a user does with Drover, end to end: a real server on embedded PostgreSQL, a real SDK worker
+ * over gRPC on loopback, runs triggered through the SDK client.
+ */
+class WorkflowEndToEndTest {
+    static DroverClient client;
+    static Worker worker;
+
+    public record Order(String id, int amount) {}
+    public record Charged(String orderId, int cents) {}
+    public record Reserved(String orderId, int items) {}
+    public record Shipped(String orderId, int cents, int items) {}
+
+    @Workflow(name = "e2e-diamond", version = "1")
+    public static class Diamond {
+        @Step(name = "validate")
+        public Order validate(Order in, StepContext ctx) {
+            return new Order(in.id(), in.amount() * 100);
+        }
+
+        @Step(name = "charge", parents = "validate")
+        public Charged charge(StepContext ctx) {
+            Order o = ctx.parentOutput("validate", Order.class);
+            return new Charged(o.id(), o.amount());
+        }
+
+        @Step(name = "reserve", parents = "validate")
+        public Reserved reserve(StepContext ctx) {
+            return new Reserved(ctx.parentOutput("validate", Order.class).id(), 3);
+        }
+
+        @Step(name = "ship", parents = {"charge", "reserve"})
+        public Shipped ship(StepContext ctx) {
+            Charged c = ctx.parentOutput("charge", Charged.class);
+            Reserved r = ctx.parentOutput("reserve", Reserved.class);
+            return new Shipped(c.orderId(), c.cents(), r.items());
+        }
+    }
+
+    static final AtomicInteger flakyCalls = new AtomicInteger();
+    static final List<Instant> flakyTimes = new CopyOnWriteArrayList<>();
+
+    @Workflow(name = "e2e-flaky", version = "1")
+    public static class Flaky {
+        @Step(name = "call", maxAttempts = 5, initialBackoff = "200ms", backoffMultiplier = 2.0)
+        public String call(StepContext ctx) {
+            flakyTimes.add(Instant.now());
+            if (flakyCalls.incrementAndGet() <= 2) throw new IllegalStateException("carrier API down");
+            return "ok on attempt " + ctx.attempt();
+        }
+    }
+
+    static final AtomicInteger fatalCalls = new AtomicInteger();
+
+    @Workflow(name = "e2e-fatal", version = "1")
+    public static class Fatal {
+        @Step(name = "check", maxAttempts = 5)
+        public String check() {
+            fatalCalls.incrementAndGet();
+            throw new NonRetryableException("card declined");
+        }
+
+        @Step(name = "after", parents = "check")
+        public String after() {
+            return "never";
+        }
+    }
+
+    static final AtomicInteger slowCalls = new AtomicInteger();
+    static final AtomicBoolean slowSawInterrupt = new AtomicBoolean();
+
+    @Workflow(name = "e2e-timeout", version = "1")
+    public static class Timeout {
+        @Step(name = "slow", maxAttempts = 3, initialBackoff = "100ms", executionTimeout = "1s")
+        public String slow(StepContext ctx) throws InterruptedException {
+            if (slowCalls.incrementAndGet() == 1) {
+                try {
+                    Thread.sleep(60_000);
+                } catch (InterruptedException e) {
+                    slowSawInterrupt.set(true);
+                    throw e;
+                }
+            }
+            return "fast this time";
+        }
+    }
+
+    static final CountDownLatch longStarted = new CountDownLatch(1);
+    static final AtomicBoolean longSawCancel = new AtomicBoolean();
+    static final AtomicInteger afterLongCalls = new AtomicInteger();
+
+    @Workflow(name = "e2e-cancel", version = "1")
+    public static class Cancellable {
+        @Step(name = "long")
+        public String longStep(StepContext ctx) {
+            longStarted.countDown();
+            try {
+                Thread.sleep(60_000);
+            } catch (InterruptedException e) {
+                longSawCancel.set(ctx.isCancelled());
+            }
+            return "done";
+        }
+
+        @Step(name = "after", parents = "long")
+        public String after() {
+            afterLongCalls.incrementAndGet();
+            return "after";
+        }
+    }
+
+    @Workflow(name = "e2e-echo", version = "1")
+    public static class Echo {
+        @Step(name = "echo")
+        public Map<String, Object> echo(Map<String, Object> in, StepContext ctx) {
+            return Map.of("in", in, "metadata", ctx.metadata());
+        }
+    }
+
+    @BeforeAll
+    static void start() {
+        client = TestServer.client();
+        worker = client.newWorker("e2e-worker")
+                .register(new Diamond()).register(new Flaky()).register(new Fatal())
+                .register(new Timeout()).register(new Cancellable()).register(new Echo())
+                .slots(20).start();
+    }
+
+    @AfterAll
+    static void stop() {
+        worker.close(Duration.ofSeconds(5));
+        client.close();
+    }
+
+    @Test
+    void a_four_step_dag_runs_and_passes_outputs_along() throws Exception {
+        RunHandle run = client.run(Diamond.class, new Order("o-1", 42));
+        Shipped shipped = run.result(Shipped.class).get(30, TimeUnit.SECONDS);
+
+        assertThat(shipped).isEqualTo(new Shipped("o-1", 4200, 3));
+        RunInfo info = client.getRun(run.runId());
+        assertThat(info.status()).isEqualTo(RunStatus.SUCCEEDED);
+        assertThat(info.steps()).extracting(s -> s.name()).containsExactlyInAnyOrder("validate", "charge", "reserve", "ship");
+        assertThat(info.steps()).allSatisfy(s -> {
+            assertThat(s.status()).isEqualTo(StepStatus.SUCCEEDED);
+            assertThat(s.attempts()).isEqualTo(1);
+        });
+        assertThat(info.step("ship").parents()).containsExactlyInAnyOrder("charge", "reserve");
+        // the join starts only after both parents finished
+        assertThat(info.step("ship").startedAt()).isAfterOrEqualTo(info.step("charge").finishedAt());
+        assertThat(info.step("ship").startedAt()).isAfterOrEqualTo(info.step("reserve").finishedAt());
+    }
+
+    @Test
+    void a_step_that_fails_twice_is_retried_with_backoff_then_succeeds() throws Exception {
+        RunHandle run = client.run(Flaky.class, Map.of());
+        String result = run.result(String.class).get(30, TimeUnit.SECONDS);
+
+        assertThat(result).isEqualTo("ok on attempt 3");
+        assertThat(flakyCalls.get()).isEqualTo(3);
+        RunInfo info = client.getRun(run.runId());
+        assertThat(info.step("call").attempts()).isEqualTo(3);
+        // backoff ceilings are 200 ms then 400 ms, with jitter down to half of each
+        assertThat(Duration.between(flakyTimes.get(0), flakyTimes.get(1))).isGreaterThanOrEqualTo(Duration.ofMillis(100));
+        assertThat(Duration.between(flakyTimes.get(1), flakyTimes.get(2))).isGreaterThanOrEqualTo(Duration.ofMillis(200));
+    }
+
+    @Test
+    void a_non_retryable_error_fails_the_run_at_once_and_children_never_start() {
+        RunHandle run = client.run(Fatal.class, Map.of());
+        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                () -> run.result(String.class).get(30, TimeUnit.SECONDS));
+
+        assertThat(e.getCause()).isInstanceOf(RunFailedException.class).hasMessageContaining("card declined");
+        assertThat(fatalCalls.get()).isEqualTo(1);
+        RunInfo info = client.getRun(run.runId());
+        assertThat(info.status()).isEqualTo(RunStatus.FAILED);
+        assertThat(info.error()).startsWith("check: ").contains("card declined");
+        assertThat(info.step("check").status()).isEqualTo(StepStatus.FAILED);
+        assertThat(info.step("check").attempts()).isEqualTo(1);
+        assertThat(info.step("after").status()).isEqualTo(StepStatus.CANCELLED);
+        assertThat(info.step("after").attempts()).isZero();
+    }
+
+    @Test
+    void a_step_over_its_execution_timeout_is_cancelled_and_retried() throws Exception {
+        RunHandle run = client.run(Timeout.class, Map.of());
+        String result = run.result(String.class).get(30, TimeUnit.SECONDS);
+
+        assertThat(result).isEqualTo("fast this time");
+        assertThat(slowSawInterrupt).isTrue();
+        RunInfo info = client.getRun(run.runId());
+        assertThat(info.step("slow").attempts()).isEqualTo(2);
+    }
+
+    @Test
+    void the_same_idempotency_key_twice_gives_one_run() {
+        RunOptions opts = RunOptions.defaults().withIdempotencyKey("order-77-charge");
+        RunHandle first = client.run("e2e-echo", Map.of("n", 1), opts);
+        RunHandle second = client.run("e2e-echo", Map.of("n", 2), opts);
+
+        assertThat(first.created()).isTrue();
+        assertThat(second.created()).isFalse();
+        assertThat(second.runId()).isEqualTo(first.runId());
+        assertThat(client.listRuns("e2e-echo", null, 100)).filteredOn(r -> r.id().equals(first.runId())).hasSize(1);
+        RunInfo done = first.await(Duration.ofSeconds(30));
+        assertThat(done.output(Map.class)).containsEntry("in", Map.of("n", 1));
+    }
+
+    @Test
+    void metadata_travels_with_the_run_to_the_step() throws Exception {
+        RunHandle run = client.run("e2e-echo", Map.of("x", "y"), RunOptions.defaults().withMetadata(Map.of("tenant", "acme")));
+        RunInfo done = run.await(Duration.ofSeconds(30));
+
+        assertThat(done.status()).isEqualTo(RunStatus.SUCCEEDED);
+        assertThat(done.metadata()).containsEntry("tenant", "acme");
+        assertThat(done.output(Map.class))
+                .containsEntry("metadata", Map.of("tenant", "acme"))
+                .containsEntry("in", Map.of("x", "y"));
+    }
+
+    @Test
+    void cancelling_a_running_run_stops_its_step_and_starts_no_children() throws Exception {
+        RunHandle run = client.run(Cancellable.class, Map.of());
+        assertThat(longStarted.await(30, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(client.cancel(run.runId())).isTrue();
+
+        RunInfo info = run.await(Duration.ofSeconds(10));
+        assertThat(info.status()).isEqualTo(RunStatus.CANCELLED);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!longSawCancel.get() && System.nanoTime() < deadline) Thread.sleep(20);
+        assertThat(longSawCancel).as("the step saw the cancellation flag when interrupted").isTrue();
+        assertThat(info.step("long").status()).isEqualTo(StepStatus.CANCELLED);
+        assertThat(info.step("after").status()).isEqualTo(StepStatus.CANCELLED);
+        Thread.sleep(300);
+        assertThat(afterLongCalls.get()).isZero();
+        assertThat(client.cancel(run.runId())).as("cancelling a finished run changes nothing").isFalse();
+    }
+}
