@@ -204,7 +204,19 @@ public final class DroverClient implements AutoCloseable {
         // AwaitRun with 0 would mean "server default" (30 s): a zero wait is a plain read.
         return getRun(runId);
       }
-      RunInfo info = awaitChunk(runId, Math.min(remainingMs, AWAIT_CHUNK.toMillis()));
+      RunInfo info;
+      try {
+        info = awaitChunk(runId, Math.min(remainingMs, AWAIT_CHUNK.toMillis()));
+      } catch (DroverException e) {
+        // A server restart or a deadline is not the run's fault: keep waiting while time remains.
+        boolean transientError =
+            e.code() == DroverException.Code.UNAVAILABLE || e.code() == DroverException.Code.DEADLINE_EXCEEDED;
+        if (!transientError || closed || System.nanoTime() >= deadline) {
+          throw e;
+        }
+        sleepQuietly(200);
+        continue;
+      }
       if (info.status().isFinal()) {
         return info;
       }
@@ -311,6 +323,15 @@ public final class DroverClient implements AutoCloseable {
       }
     });
     return future;
+  }
+
+  private static void sleepQuietly(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DroverException(DroverException.Code.OTHER, "interrupted while waiting for a run", e);
+    }
   }
 
   private static <T> T call(Supplier<T> rpc) {

@@ -79,7 +79,7 @@ public final class TestServer {
     public static Process spawn(Class<?> mainClass, Map<String, String> env, Path log, String... args) {
         String java = ProcessHandle.current().info().command().orElse("java");
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> cmd = new java.util.ArrayList<>(List.of(java, "-cp", cp, "-Xmx512m", mainClass.getName()));
+        List<String> cmd = new java.util.ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", cp, "-Xmx512m", mainClass.getName()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         Map<String, String> e = new HashMap<>(env);

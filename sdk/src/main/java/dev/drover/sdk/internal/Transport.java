@@ -62,9 +62,14 @@ public final class Transport implements AutoCloseable {
     return runs(callTimeout);
   }
 
-  /** A run-service stub with a specific deadline. */
+  /**
+   * A run-service stub with a specific deadline. Calls wait for the channel to be ready (within the
+   * deadline) instead of failing at once, so a client rides out a server restart; nothing is sent
+   * twice, since a call waits before it is sent.
+   */
   public RunServiceGrpc.RunServiceBlockingStub runs(Duration deadline) {
     return RunServiceGrpc.newBlockingStub(channel)
+        .withWaitForReady()
         .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
   }
 

@@ -2,6 +2,7 @@ package dev.drover.server.engine;
 
 import dev.drover.server.store.Database;
 import dev.drover.server.store.Rows.TaskRow;
+import dev.drover.server.store.TaskQueries;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -45,6 +46,9 @@ public final class Engine implements AutoCloseable {
     }
 
     public Engine start() {
+        long lease = settings.leaseTimeout().toMillis();
+        int graced = db.inTx(tx -> new TaskQueries().graceAllLeases(tx, lease));
+        if (graced > 0) log.info("Gave {} running steps a fresh lease of {} to reconnect", graced, settings.leaseTimeout());
         dispatchThread = Thread.ofPlatform().name("drover-dispatcher").daemon(true).start(dispatcher);
         writerThread = Thread.ofPlatform().name("drover-trigger-writer").daemon(true).start(runs::writerLoop);
         timers.scheduleWithFixedDelay(this::safeMaintenance, 200, 250, TimeUnit.MILLISECONDS);

@@ -62,9 +62,14 @@ public final class EmbeddedPostgresLauncher implements AutoCloseable {
             if (!cmd.contains("postgres")) return; // pid reused by something else: leave it alone
             log.warn("A PostgreSQL (pid {}) from an earlier server process still holds {}; stopping it", pid, pgData);
             ph.get().destroy();
-            if (!ph.get().onExit().toCompletableFuture().completeOnTimeout(null, 30, java.util.concurrent.TimeUnit.SECONDS)
-                    .thenApply(p -> true).join() || ph.get().isAlive()) {
+            try {
+                ph.get().onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
                 ph.get().destroyForcibly();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException e) {
+                log.warn("Waiting for the old PostgreSQL failed: {}", e.toString());
             }
         } catch (IOException | RuntimeException e) {
             log.warn("Could not inspect {}: {}", pidFile, e.toString());

@@ -173,6 +173,19 @@ public final class TaskQueries {
                 });
     }
 
+    /**
+     * At server start: leases that ran out while no server was up were not the workers' fault (they
+     * could not heartbeat to anyone), so every lease gets one full timeout to be renewed.
+     */
+    public int graceAllLeases(StoreTx tx, long leaseMs) {
+        return tx.update("UPDATE drover_task SET lease_expires_at = now() + ? * interval '1 millisecond' "
+                        + "WHERE state = 'leased' AND lease_expires_at < now() + ? * interval '1 millisecond'",
+                ps -> {
+                    ps.setLong(1, leaseMs);
+                    ps.setLong(2, leaseMs);
+                });
+    }
+
     /** True when some task is ready now for one of the actions (used to skip idle claims cheaply). */
     public long countQueued(StoreTx tx) {
         return tx.query("SELECT count(*) FROM drover_task WHERE state = 'queued'", ps -> { }, rs -> rs.getLong(1)).get(0);
