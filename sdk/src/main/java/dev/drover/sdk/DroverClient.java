@@ -226,7 +226,7 @@ public final class DroverClient implements AutoCloseable {
   private RunInfo awaitChunk(String runId, long waitMs) {
     Run run =
         call(() -> transport
-            .runs(Duration.ofMillis(waitMs).plus(transport.callTimeout()))
+            .awaiting(Duration.ofMillis(waitMs).plus(transport.callTimeout()))
             .awaitRun(AwaitRunRequest.newBuilder().setRunId(runId).setTimeoutMs(waitMs).build()));
     return Protos.toRunInfo(run);
   }

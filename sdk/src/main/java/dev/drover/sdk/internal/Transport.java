@@ -62,15 +62,18 @@ public final class Transport implements AutoCloseable {
     return runs(callTimeout);
   }
 
-  /**
-   * A run-service stub with a specific deadline. Calls wait for the channel to be ready (within the
-   * deadline) instead of failing at once, so a client rides out a server restart; nothing is sent
-   * twice, since a call waits before it is sent.
-   */
+  /** A run-service stub with a specific deadline; fails fast (UNAVAILABLE) when no server answers. */
   public RunServiceGrpc.RunServiceBlockingStub runs(Duration deadline) {
     return RunServiceGrpc.newBlockingStub(channel)
-        .withWaitForReady()
         .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * A run-service stub for waiting on runs: it waits (within the deadline) for the channel to be
+   * ready instead of failing at once, so an awaiting client rides out a server restart.
+   */
+  public RunServiceGrpc.RunServiceBlockingStub awaiting(Duration deadline) {
+    return runs(deadline).withWaitForReady();
   }
 
   /** A worker-service stub whose call gets the default deadline. */

@@ -65,20 +65,24 @@ public record ServerConfig(Path dataDir, String databaseUrl, int httpPort, int g
                 .toAbsolutePath();
         String url = blankToNull(pick(o.databaseUrl, env.get("DROVER_DATABASE_URL"), null));
         return new ServerConfig(dataDir, url,
-                intSetting("DROVER_HTTP_PORT", pick(o.httpPort, env.get("DROVER_HTTP_PORT"), "" + DEFAULT_HTTP_PORT)),
-                intSetting("DROVER_GRPC_PORT", pick(o.grpcPort, env.get("DROVER_GRPC_PORT"), "" + DEFAULT_GRPC_PORT)),
+                intSetting(name(o.httpPort, "--http-port", "DROVER_HTTP_PORT"),
+                        pick(o.httpPort, env.get("DROVER_HTTP_PORT"), "" + DEFAULT_HTTP_PORT)),
+                intSetting(name(o.grpcPort, "--grpc-port", "DROVER_GRPC_PORT"),
+                        pick(o.grpcPort, env.get("DROVER_GRPC_PORT"), "" + DEFAULT_GRPC_PORT)),
                 pick(o.bindAddress, env.get("DROVER_BIND_ADDRESS"), "0.0.0.0"),
                 blankToNull(pick(o.token, env.get("DROVER_TOKEN"), null)),
-                duration("DROVER_LEASE_TIMEOUT", pick(o.leaseTimeout, env.get("DROVER_LEASE_TIMEOUT"), "30s")),
-                duration("DROVER_HEARTBEAT_INTERVAL", pick(o.heartbeatInterval, env.get("DROVER_HEARTBEAT_INTERVAL"), "")),
+                duration(name(o.leaseTimeout, "--lease-timeout", "DROVER_LEASE_TIMEOUT"),
+                        pick(o.leaseTimeout, env.get("DROVER_LEASE_TIMEOUT"), "30s")),
+                duration(name(o.heartbeatInterval, "--heartbeat-interval", "DROVER_HEARTBEAT_INTERVAL"),
+                        pick(o.heartbeatInterval, env.get("DROVER_HEARTBEAT_INTERVAL"), "")),
                 duration("DROVER_RETENTION", pick(null, env.get("DROVER_RETENTION"), "30d")),
                 intSetting("DROVER_DB_POOL_SIZE", pick(null, env.get("DROVER_DB_POOL_SIZE"), "24")),
-                intSetting("DROVER_EMBEDDED_PG_PORT", pick(null, env.get("DROVER_EMBEDDED_PG_PORT"), "0")))
-                .withDefaultHeartbeat();
+                intSetting("DROVER_EMBEDDED_PG_PORT", pick(null, env.get("DROVER_EMBEDDED_PG_PORT"), "0")));
     }
 
-    private ServerConfig withDefaultHeartbeat() {
-        return this;
+    /** Error messages name the setting the way the user gave it. */
+    private static String name(String flagValue, String flag, String env) {
+        return flagValue != null ? flag : env;
     }
 
     /** Values given on the command line; null = not given. */

@@ -248,6 +248,13 @@ public final class Runs {
                 list.add(new StepView(s.stepName(), s.status(), s.attempts(), s.outputJson(), s.error(),
                         s.workerId() == null ? null : s.workerId().toString(), s.startedAt(), s.finishedAt(), parents));
             }
+            if (dag != null) {
+                // Definition order is parents-first (workers send it so), which reads like the workflow.
+                java.util.Map<String, Integer> order = new HashMap<>();
+                int i = 0;
+                for (StepDefinition s : dag.steps()) order.put(s.getName(), i++);
+                list.sort(java.util.Comparator.comparingInt(s -> order.getOrDefault(s.name(), Integer.MAX_VALUE)));
+            }
             sv = list;
         }
         List<AttemptView> av = attempts == null ? List.of() : attempts.stream()

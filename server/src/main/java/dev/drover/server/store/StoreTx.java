@@ -58,8 +58,7 @@ public final class StoreTx {
 
     Map<String, String> settings() {
         Map<String, String> out = new LinkedHashMap<>();
-        out.putAll(Map.of());
-        query("SELECT name, setting FROM pg_settings WHERE name IN "
+        query("SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
                         + "('server_version','synchronous_commit','fsync','shared_buffers','max_connections','wal_level')",
                 ps -> { }, rs -> out.put(rs.getString(1), rs.getString(2)));
         return out;
