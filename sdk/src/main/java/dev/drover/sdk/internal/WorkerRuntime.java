@@ -528,6 +528,7 @@ public final class WorkerRuntime {
   private void handleAssignment(Assignment a) {
     switch (a.getKindCase()) {
       case START -> startAttempt(a.getStart());
+      case STARTS -> a.getStarts().getStepsList().forEach(this::startAttempt);
       case CANCEL -> cancelAttempt(a.getCancel());
       default -> log.debug("ignoring unknown assignment kind {}", a.getKindCase());
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.drover.proto.v1.Assignment;
 import dev.drover.proto.v1.StartStep;
+import dev.drover.proto.v1.StartSteps;
 import dev.drover.proto.v1.StepDefinition;
 import dev.drover.server.store.Database;
 import dev.drover.server.store.Rows.RunInput;
@@ -148,10 +149,12 @@ final class Dispatcher implements Runnable {
         });
         if (batch.isEmpty()) return 0;
         List<Long> unsent = new ArrayList<>();
-        for (StartStep st : batch) {
-            // Occupy before sending: a fast worker's report may arrive before send() returns.
-            s.occupy(st.getTaskId(), Math.max(1, st.getSlotCost()));
-            if (!s.open || !s.connection.send(Assignment.newBuilder().setStart(st).build())) {
+        // Occupy before sending: a fast worker's report may arrive before send() returns.
+        for (StartStep st : batch) s.occupy(st.getTaskId(), Math.max(1, st.getSlotCost()));
+        Assignment message = batch.size() == 1 ? Assignment.newBuilder().setStart(batch.get(0)).build()
+                : Assignment.newBuilder().setStarts(StartSteps.newBuilder().addAllSteps(batch)).build();
+        if (!s.open || !s.connection.send(message)) {
+            for (StartStep st : batch) {
                 s.release(st.getTaskId());
                 unsent.add(st.getTaskId());
             }

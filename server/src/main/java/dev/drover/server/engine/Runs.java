@@ -79,8 +79,19 @@ public final class Runs {
     /** Triggers several runs in one transaction (all or none). */
     public List<TriggerResult> triggerAll(List<TriggerCommand> cmds) {
         List<Pending> batch = new ArrayList<>(cmds.size());
-        for (TriggerCommand c : cmds) batch.add(prepare(c));
-        Effects fx = writeGroup(batch);
+        for (int i = 0; i < cmds.size(); i++) {
+            try {
+                batch.add(prepare(cmds.get(i)));
+            } catch (EngineException e) {
+                throw new EngineException(e.kind(), "runs[" + i + "]." + e.getMessage());
+            }
+        }
+        Effects fx;
+        try {
+            fx = writeGroup(batch);
+        } catch (StoreException e) {
+            throw EngineException.classify(e) instanceof EngineException ee ? ee : e;
+        }
         engine.apply(fx);
         List<TriggerResult> out = new ArrayList<>();
         for (Pending p : batch) out.add(p.result().join());

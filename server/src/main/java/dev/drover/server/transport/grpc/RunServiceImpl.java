@@ -12,6 +12,10 @@ import dev.drover.proto.v1.Run;
 import dev.drover.proto.v1.RunServiceGrpc;
 import dev.drover.proto.v1.TriggerRunRequest;
 import dev.drover.proto.v1.TriggerRunResponse;
+import dev.drover.proto.v1.TriggerRunsRequest;
+import dev.drover.proto.v1.TriggerRunsResponse;
+import java.util.ArrayList;
+import java.util.List;
 import dev.drover.server.engine.Engine;
 import dev.drover.server.engine.EngineException;
 import dev.drover.server.engine.Views.TriggerCommand;
@@ -41,6 +45,30 @@ final class RunServiceImpl extends RunServiceGrpc.RunServiceImplBase {
                     req.getWorkflowVersion(), req.getInputJson(), req.getMetadataMap(), req.getIdempotencyKey(),
                     req.getPriority()));
             return TriggerRunResponse.newBuilder().setRunId(r.runId()).setCreated(r.created()).build();
+        });
+    }
+
+    @Override
+    public void triggerRuns(TriggerRunsRequest req, StreamObserver<TriggerRunsResponse> out) {
+        Statuses.unary(out, () -> {
+            if (req.getRunsCount() == 0) throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "runs: must not be empty");
+            if (req.getRunsCount() > 10_000) {
+                throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "runs: at most 10000 per call, got " + req.getRunsCount());
+            }
+            List<TriggerCommand> cmds = new ArrayList<>(req.getRunsCount());
+            for (int i = 0; i < req.getRunsCount(); i++) {
+                TriggerRunRequest r = req.getRuns(i);
+                if (!r.getParentRunId().isEmpty()) {
+                    throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "runs[" + i + "].parent_run_id: child runs are not supported yet");
+                }
+                cmds.add(new TriggerCommand(tenant(), r.getWorkflowName(), r.getWorkflowVersion(), r.getInputJson(),
+                        r.getMetadataMap(), r.getIdempotencyKey(), r.getPriority()));
+            }
+            TriggerRunsResponse.Builder b = TriggerRunsResponse.newBuilder();
+            for (TriggerResult t : engine.runs().triggerAll(cmds)) {
+                b.addRuns(TriggerRunResponse.newBuilder().setRunId(t.runId()).setCreated(t.created()));
+            }
+            return b.build();
         });
     }
 
