@@ -14,7 +14,6 @@ import dev.drover.proto.v1.StartStep;
 import dev.drover.proto.v1.StepCompleted;
 import dev.drover.proto.v1.StepEvent;
 import dev.drover.proto.v1.StepFailed;
-import dev.drover.proto.v1.StepStarted;
 import dev.drover.sdk.DroverException;
 import dev.drover.sdk.NonRetryableException;
 import dev.drover.sdk.StepCancelledException;
@@ -577,12 +576,8 @@ public final class WorkerRuntime {
   private void runAttempt(Attempt a) {
     a.thread = Thread.currentThread();
     StartStep s = a.start;
-    enqueue(
-        StepEvent.newBuilder()
-            .setTaskId(a.taskId())
-            .setAttempt(a.attempt())
-            .setStarted(StepStarted.newBuilder().setStartedAtMs(System.currentTimeMillis()))
-            .build());
+    // No StepStarted report: the server marks a step running when it assigns it, and a report per
+    // start would double the reporting traffic of the hot path for information nobody reads.
     try {
       if (a.step == null) {
         // Retryable on purpose: another worker (e.g. one running a different version) may have it.

@@ -2,22 +2,17 @@ package dev.drover.server.engine;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.drover.proto.v1.Assignment;
 import dev.drover.proto.v1.StartStep;
-import dev.drover.proto.v1.StartSteps;
 import dev.drover.proto.v1.StepDefinition;
 import dev.drover.server.store.Database;
-import dev.drover.server.store.Rows.RunInput;
 import dev.drover.server.store.Rows.TaskRow;
-import dev.drover.server.store.RunQueries;
 import dev.drover.server.store.StepRunQueries;
 import dev.drover.server.store.StoreException;
 import dev.drover.server.store.TaskQueries;
+import dev.drover.server.store.TaskQueries.Claimed;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -42,11 +37,17 @@ final class Dispatcher implements Runnable {
     private final EngineSettings settings;
     private final TaskQueries tasks = new TaskQueries();
     private final StepRunQueries steps = new StepRunQueries();
-    private final RunQueries runs = new RunQueries();
     private final BlockingQueue<Boolean> signal = new ArrayBlockingQueue<>(1);
     private volatile boolean running = true;
 
-    Dispatcher(Database db, WorkerRegistry registry, WorkflowCatalog catalog, EngineSettings settings) {
+    private final EngineStats stats;
+
+    private final Backlog backlog;
+
+    Dispatcher(Database db, WorkerRegistry registry, WorkflowCatalog catalog, EngineSettings settings, EngineStats stats,
+               Backlog backlog) {
+        this.stats = stats;
+        this.backlog = backlog;
         this.db = db;
         this.registry = registry;
         this.catalog = catalog;
@@ -96,69 +97,58 @@ final class Dispatcher implements Runnable {
 
     /** Claims up to {@code limit} tasks for the worker and sends them; returns how many were claimed. */
     private int dispatchTo(WorkerSession s, int limit) {
+        long t0 = System.nanoTime();
         List<StartStep> batch = db.inTx(tx -> {
-            List<TaskRow> claimed = tasks.claim(tx, s.tenantId, s.actions, limit, s.id, settings.leaseTimeout().toMillis());
+            // Round-robin over the worker's actions, starting one further each time, so no workflow starves.
+            List<Claimed> claimed = new ArrayList<>();
+            int start = s.nextActionOffset();
+            for (int k = 0; k < s.actions.length && claimed.size() < limit; k++) {
+                String action = s.actions[(start + k) % s.actions.length];
+                int want = limit - claimed.size();
+                List<Claimed> got = tasks.claim(tx, s.tenantId, action, want, s.id, settings.leaseTimeout().toMillis());
+                if (got.size() < want) backlog.clear(s.tenantId, action);
+                claimed.addAll(got);
+            }
             if (claimed.isEmpty()) return List.<StartStep>of();
-            int n = claimed.size();
-            UUID[] runIds = new UUID[n];
-            String[] names = new String[n];
-            Integer[] attempts = new Integer[n];
-            UUID[] workers = new UUID[n];
-            Set<UUID> distinctRuns = new LinkedHashSet<>();
             List<UUID> parentRuns = new ArrayList<>();
             List<String> parentSteps = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                TaskRow t = claimed.get(i);
-                runIds[i] = t.runId();
-                names[i] = t.stepName();
-                attempts[i] = t.attempt();
-                workers[i] = s.id;
-                distinctRuns.add(t.runId());
+            for (Claimed c : claimed) {
+                TaskRow t = c.task();
                 StepDefinition def = catalog.resolve(t.tenantId(), t.workflowName(), t.workflowVersion()).step(t.stepName());
-                if (def != null) {
-                    for (String p : def.getParentsList()) {
-                        parentRuns.add(t.runId());
-                        parentSteps.add(p);
-                    }
+                if (def == null) continue;
+                for (String p : def.getParentsList()) {
+                    parentRuns.add(t.runId());
+                    parentSteps.add(p);
                 }
             }
-            steps.markRunning(tx, runIds, names, attempts, workers);
-            UUID[] runArray = distinctRuns.toArray(UUID[]::new);
-            runs.markStarted(tx, runArray);
-            Map<UUID, RunInput> inputs = runs.inputs(tx, runArray);
             Map<UUID, Map<String, String>> parentOutputs = parentRuns.isEmpty() ? Map.of()
                     : steps.outputs(tx, parentRuns.toArray(UUID[]::new), parentSteps.toArray(String[]::new));
-            List<StartStep> out = new ArrayList<>(n);
-            for (TaskRow t : claimed) {
-                RunInput in = inputs.get(t.runId());
+            List<StartStep> out = new ArrayList<>(claimed.size());
+            for (Claimed c : claimed) {
+                TaskRow t = c.task();
                 StartStep.Builder b = StartStep.newBuilder()
                         .setTaskId(t.id()).setAttempt(t.attempt()).setRunId(t.runId().toString())
                         .setWorkflowName(t.workflowName()).setWorkflowVersion(t.workflowVersion())
-                        .setStepName(t.stepName()).setInputJson(in == null ? "null" : in.inputJson())
+                        .setStepName(t.stepName()).setInputJson(c.inputJson() == null ? "null" : c.inputJson())
                         .setExecutionTimeoutMs(t.executionTimeoutMs()).setMaxAttempts(t.maxAttempts())
                         .setSlotCost(t.slotCost());
                 Map<String, String> po = parentOutputs.get(t.runId());
-                StepDefinition def = catalog.resolve(t.tenantId(), t.workflowName(), t.workflowVersion()).step(t.stepName());
-                if (po != null && def != null) {
+                if (po != null) {
+                    StepDefinition def = catalog.resolve(t.tenantId(), t.workflowName(), t.workflowVersion()).step(t.stepName());
                     for (String p : def.getParentsList()) if (po.containsKey(p)) b.putParentOutputsJson(p, po.get(p));
                 }
-                if (in != null) b.putAllMetadata(metadata(in.metadataJson()));
+                b.putAllMetadata(metadata(c.metadataJson()));
                 out.add(b.build());
             }
             return out;
         });
         if (batch.isEmpty()) return 0;
-        List<Long> unsent = new ArrayList<>();
+        stats.claimBatches.increment();
+        stats.claimedTasks.add(batch.size());
+        stats.claimNanos.add(System.nanoTime() - t0);
         // Occupy before sending: a fast worker's report may arrive before send() returns.
         for (StartStep st : batch) s.occupy(st.getTaskId(), Math.max(1, st.getSlotCost()));
-        Assignment message = batch.size() == 1 ? Assignment.newBuilder().setStart(batch.get(0)).build()
-                : Assignment.newBuilder().setStarts(StartSteps.newBuilder().addAllSteps(batch)).build();
-        if (!s.open || !s.connection.send(message)) {
-            for (StartStep st : batch) {
-                s.release(st.getTaskId());
-                unsent.add(st.getTaskId());
-            }
-        }
+        List<Long> unsent = Dispatch.send(s, batch);
         if (!unsent.isEmpty()) {
             log.info("Worker {} went away; giving back {} unsent tasks", s.id, unsent.size());
             try {

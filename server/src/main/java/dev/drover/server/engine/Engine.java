@@ -26,6 +26,8 @@ public final class Engine implements AutoCloseable {
     private final StepReports reports;
     private final Dispatcher dispatcher;
     private final Maintenance maintenance;
+    private final EngineStats stats = new EngineStats();
+    private final Backlog backlog = new Backlog();
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2,
             Thread.ofPlatform().name("drover-timer-", 0).daemon(true).factory());
     private Thread dispatchThread;
@@ -35,12 +37,12 @@ public final class Engine implements AutoCloseable {
         this.db = db;
         this.settings = settings;
         this.catalog = new WorkflowCatalog(db);
-        this.registry = new WorkerRegistry(db, catalog, settings);
-        this.progress = new RunProgress(catalog);
+        this.registry = new WorkerRegistry(db, catalog, settings, backlog);
+        this.progress = new RunProgress(catalog, backlog);
         this.watcher = new RunWatcher(db);
-        this.runs = new Runs(db, catalog, progress, watcher, this);
-        this.reports = new StepReports(db, progress, registry, this);
-        this.dispatcher = new Dispatcher(db, registry, catalog, settings);
+        this.runs = new Runs(db, catalog, progress, watcher, this, stats, registry, backlog, settings);
+        this.reports = new StepReports(db, progress, registry, this, stats);
+        this.dispatcher = new Dispatcher(db, registry, catalog, settings, stats, backlog);
         this.maintenance = new Maintenance(db, progress, this, settings);
         registry.onCapacity(dispatcher::wake);
     }
@@ -83,6 +85,7 @@ public final class Engine implements AutoCloseable {
     }
 
     public Runs runs() { return runs; }
+    public EngineStats stats() { return stats; }
     public WorkerRegistry workers() { return registry; }
     public StepReports reports() { return reports; }
     public WorkflowCatalog workflows() { return catalog; }

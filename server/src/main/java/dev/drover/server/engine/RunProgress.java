@@ -35,8 +35,11 @@ final class RunProgress {
     private final StepRunQueries steps = new StepRunQueries();
     private final TaskQueries tasks = new TaskQueries();
 
-    RunProgress(WorkflowCatalog catalog) {
+    private final Backlog backlog;
+
+    RunProgress(WorkflowCatalog catalog, Backlog backlog) {
         this.catalog = catalog;
+        this.backlog = backlog;
     }
 
     record Completed(TaskRow task, String outputJson) {}
@@ -87,7 +90,8 @@ final class RunProgress {
                     Dag dag = catalog.resolve(parent.tenantId(), parent.workflowName(), parent.workflowVersion());
                     newTasks.add(newTask(parent.tenantId(), k.runId(), dag, dag.step(k.stepName()), parent.priority()));
                 }
-                tasks.insert(tx, newTasks);
+                tasks.insert(tx, newTasks, 0);
+                for (NewTask t : newTasks) backlog.mark(t.tenantId(), t.action());
                 fx.workQueued = true;
             }
         }
@@ -121,6 +125,7 @@ final class RunProgress {
             // A lost lease says nothing about the step itself: hand it to another worker at once.
             long delay = "lost".equals(f.status()) || def == null ? 0 : Backoff.delayMs(def.getRetry(), task.attempt());
             tasks.requeue(tx, task.id(), delay);
+            backlog.mark(task.tenantId(), task.workflowName() + "/" + task.stepName());
             steps.markRetrying(tx, task.runId(), task.stepName(), error);
             fx.workQueued = true;
         } else {
@@ -142,7 +147,7 @@ final class RunProgress {
     static NewTask newTask(String tenantId, UUID runId, Dag dag, StepDefinition s, int runPriority) {
         int priority = s.getPriority() != 0 ? s.getPriority() : runPriority;
         return new NewTask(tenantId, runId, s.getName(), dag.name(), dag.version(), priority, Dag.maxAttempts(s),
-                Dag.slotCost(s), s.getExecutionTimeoutMs(), s.getScheduleToStartTimeoutMs());
+                Dag.slotCost(s), s.getExecutionTimeoutMs(), s.getScheduleToStartTimeoutMs(), null);
     }
 
     private static String describe(Failure f, TaskRow task) {

@@ -3,6 +3,7 @@ package dev.drover.server.engine;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.drover.proto.v1.StartStep;
 import dev.drover.proto.v1.StepDefinition;
 import dev.drover.server.engine.Views.AttemptView;
 import dev.drover.server.engine.Views.RunView;
@@ -61,9 +62,20 @@ public final class Runs {
     private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(100_000);
     private volatile boolean running = true;
 
-    private record Pending(NewRun run, Dag dag, CompletableFuture<TriggerResult> result) {}
+    private record Pending(NewRun run, Dag dag, Map<String, String> metadata, CompletableFuture<TriggerResult> result) {}
 
-    Runs(Database db, WorkflowCatalog catalog, RunProgress progress, RunWatcher watcher, Engine engine) {
+    private final EngineStats stats;
+
+    private final WorkerRegistry registry;
+    private final Backlog backlog;
+    private final EngineSettings settings;
+
+    Runs(Database db, WorkflowCatalog catalog, RunProgress progress, RunWatcher watcher, Engine engine, EngineStats stats,
+         WorkerRegistry registry, Backlog backlog, EngineSettings settings) {
+        this.stats = stats;
+        this.registry = registry;
+        this.backlog = backlog;
+        this.settings = settings;
         this.db = db;
         this.catalog = catalog;
         this.progress = progress;
@@ -110,26 +122,23 @@ public final class Runs {
             throw EngineException.invalid("workflow_name: must not be empty");
         }
         String input = cmd.inputJson() == null || cmd.inputJson().isBlank() ? "{}" : cmd.inputJson();
-        try {
-            JSON.readTree(input);
-        } catch (JsonProcessingException e) {
-            throw EngineException.invalid("input_json: not valid JSON: " + e.getOriginalMessage());
-        }
+        String problem = JsonText.problem(input);
+        if (problem != null) throw EngineException.invalid("input_json: not valid JSON: " + problem);
         if (cmd.idempotencyKey() != null && cmd.idempotencyKey().length() > 512) {
             throw EngineException.invalid("idempotency_key: at most 512 characters");
         }
         if (cmd.priority() < 0 || cmd.priority() > 4) throw EngineException.invalid("priority: must be between 0 and 4");
         String metadata;
         try {
-            metadata = JSON.writeValueAsString(cmd.metadata() == null ? Map.of() : cmd.metadata());
+            metadata = cmd.metadata() == null || cmd.metadata().isEmpty() ? "{}" : JSON.writeValueAsString(cmd.metadata());
         } catch (JsonProcessingException e) {
             throw EngineException.invalid("metadata: " + e.getOriginalMessage());
         }
         Dag dag = catalog.resolve(cmd.tenantId(), cmd.workflowName(), cmd.version());
         String key = cmd.idempotencyKey() == null || cmd.idempotencyKey().isEmpty() ? null : cmd.idempotencyKey();
         NewRun run = new NewRun(Ids.newRunId(), cmd.tenantId(), dag.name(), dag.version(), input, metadata,
-                cmd.priority(), key, dag.size());
-        return new Pending(run, dag, new CompletableFuture<>());
+                cmd.priority(), key, dag.size(), false);
+        return new Pending(run, dag, cmd.metadata() == null ? Map.of() : cmd.metadata(), new CompletableFuture<>());
     }
 
     /** The group-commit writer loop. */
@@ -158,31 +167,120 @@ public final class Runs {
         }
     }
 
+    /** A root step that goes straight to a worker whose slot was reserved before the transaction. */
+    private record Direct(int index, StepDefinition step, WorkerSession session) {}
+
+    private record Written(List<InsertedRun> runs, List<NewTask> tasks, List<Long> taskIds) {}
+
     private Effects writeGroup(List<Pending> batch) {
-        List<InsertedRun> inserted = db.inTx(tx -> {
-            List<InsertedRun> ins = runs.insert(tx, batch.stream().map(Pending::run).toList());
-            List<NewStepRun> stepRows = new ArrayList<>();
-            List<NewTask> taskRows = new ArrayList<>();
-            for (int i = 0; i < batch.size(); i++) {
-                if (!ins.get(i).created()) continue;
-                Pending p = batch.get(i);
-                for (StepDefinition s : p.dag().steps()) {
-                    boolean root = s.getParentsCount() == 0;
-                    stepRows.add(new NewStepRun(p.run().id(), s.getName(), root ? "queued" : "pending", s.getParentsCount()));
-                    if (root) taskRows.add(RunProgress.newTask(p.run().tenantId(), p.run().id(), p.dag(), s, p.run().priority()));
-                }
+        long t0 = System.nanoTime();
+        // Direct dispatch: a root step whose action has no backlog goes to a worker with a free slot in
+        // this same transaction, saving the claim round trip (and its writes) on the path to the worker.
+        Map<String, Direct> direct = new HashMap<>();
+        for (int i = 0; i < batch.size(); i++) {
+            Pending p = batch.get(i);
+            for (String root : p.dag().roots()) {
+                StepDefinition s = p.dag().step(root);
+                String action = p.dag().name() + "/" + root;
+                if (backlog.has(p.run().tenantId(), action)) continue;
+                WorkerSession w = registry.reserveFor(p.run().tenantId(), action, Dag.slotCost(s));
+                if (w != null) direct.put(i + "/" + root, new Direct(i, s, w));
             }
-            if (!stepRows.isEmpty()) steps.insert(tx, stepRows);
-            if (!taskRows.isEmpty()) tasks.insert(tx, taskRows);
-            return ins;
-        });
+        }
+        long leaseMs = settings.leaseTimeout().toMillis();
+        Written written;
+        try {
+            written = db.inTx(tx -> {
+                List<NewRun> rows = new ArrayList<>(batch.size());
+                for (int i = 0; i < batch.size(); i++) {
+                    NewRun r = batch.get(i).run();
+                    boolean started = false;
+                    for (String root : batch.get(i).dag().roots()) started |= direct.containsKey(i + "/" + root);
+                    rows.add(started ? new NewRun(r.id(), r.tenantId(), r.workflowName(), r.workflowVersion(), r.inputJson(),
+                            r.metadataJson(), r.priority(), r.idempotencyKey(), r.pendingSteps(), true) : r);
+                }
+                List<InsertedRun> ins = runs.insert(tx, rows);
+                List<NewStepRun> stepRows = new ArrayList<>();
+                List<NewTask> taskRows = new ArrayList<>();
+                for (int i = 0; i < batch.size(); i++) {
+                    if (!ins.get(i).created()) continue;
+                    Pending p = batch.get(i);
+                    for (StepDefinition s : p.dag().steps()) {
+                        boolean root = s.getParentsCount() == 0;
+                        Direct d = root ? direct.get(i + "/" + s.getName()) : null;
+                        UUID worker = d == null ? null : d.session().id;
+                        String status = d != null ? "running" : root ? "queued" : "pending";
+                        stepRows.add(new NewStepRun(p.run().id(), s.getName(), status, s.getParentsCount(), worker));
+                        if (root) {
+                            NewTask t = RunProgress.newTask(p.run().tenantId(), p.run().id(), p.dag(), s, p.run().priority());
+                            taskRows.add(worker == null ? t : t.leasedTo(worker));
+                        }
+                    }
+                }
+                if (!stepRows.isEmpty()) steps.insert(tx, stepRows);
+                List<Long> ids = taskRows.isEmpty() ? List.of() : tasks.insert(tx, taskRows, leaseMs);
+                return new Written(ins, taskRows, ids);
+            });
+        } catch (RuntimeException e) {
+            for (Direct d : direct.values()) d.session().unreserve(Dag.slotCost(d.step()));
+            throw e;
+        }
+        stats.triggerGroups.increment();
+        stats.triggeredRuns.add(batch.size());
+        stats.triggerNanos.add(System.nanoTime() - t0);
+
         Effects fx = new Effects();
         for (int i = 0; i < batch.size(); i++) {
-            InsertedRun r = inserted.get(i);
-            fx.workQueued |= r.created();
+            InsertedRun r = written.runs().get(i);
             batch.get(i).result().complete(new TriggerResult(r.id().toString(), r.created()));
         }
+        // Hand the direct steps over (after commit); queued ones wake the dispatcher.
+        Map<WorkerSession, List<StartStep>> sends = new java.util.LinkedHashMap<>();
+        java.util.Set<String> used = new java.util.HashSet<>();
+        Map<UUID, Integer> batchIndex = new HashMap<>();
+        for (int i = 0; i < batch.size(); i++) batchIndex.put(batch.get(i).run().id(), i);
+        for (int k = 0; k < written.tasks().size(); k++) {
+            NewTask t = written.tasks().get(k);
+            if (t.leasedTo() == null) {
+                backlog.mark(t.tenantId(), t.action());
+                fx.workQueued = true;
+                continue;
+            }
+            int i = batchIndex.get(t.runId());
+            Direct d = direct.get(i + "/" + t.stepName());
+            used.add(i + "/" + t.stepName());
+            long taskId = written.taskIds().get(k);
+            d.session().bind(taskId, t.slotCost());
+            Pending p = batch.get(i);
+            sends.computeIfAbsent(d.session(), w -> new ArrayList<>()).add(StartStep.newBuilder()
+                    .setTaskId(taskId).setAttempt(1).setRunId(t.runId().toString())
+                    .setWorkflowName(t.workflowName()).setWorkflowVersion(t.workflowVersion()).setStepName(t.stepName())
+                    .setInputJson(p.run().inputJson()).putAllMetadata(p.metadata())
+                    .setExecutionTimeoutMs(t.executionTimeoutMs()).setMaxAttempts(t.maxAttempts())
+                    .setSlotCost(t.slotCost()).build());
+        }
+        for (var e : direct.entrySet()) {
+            if (!used.contains(e.getKey())) e.getValue().session().unreserve(Dag.slotCost(e.getValue().step()));
+        }
+        for (var e : sends.entrySet()) {
+            List<Long> unsent = Dispatch.send(e.getKey(), e.getValue());
+            if (!unsent.isEmpty()) {
+                giveBack(unsent);
+                fx.workQueued = true;
+            }
+        }
         return fx;
+    }
+
+    private void giveBack(List<Long> taskIds) {
+        try {
+            db.inTx(tx -> {
+                tasks.unclaim(tx, taskIds.toArray(Long[]::new));
+                return null;
+            });
+        } catch (StoreException e) {
+            log.warn("Could not give back unsent tasks (their leases will expire): {}", e.getMessage());
+        }
     }
 
     public RunView get(String tenantId, String runIdText) {

@@ -27,7 +27,10 @@ public final class StepReports {
     private final Engine engine;
     private final TaskQueries tasks = new TaskQueries();
 
-    StepReports(Database db, RunProgress progress, WorkerRegistry registry, Engine engine) {
+    private final EngineStats stats;
+
+    StepReports(Database db, RunProgress progress, WorkerRegistry registry, Engine engine, EngineStats stats) {
+        this.stats = stats;
         this.db = db;
         this.progress = progress;
         this.registry = registry;
@@ -61,6 +64,7 @@ public final class StepReports {
                 default -> throw EngineException.invalid("events[" + i + "].kind: must be started, completed or failed");
             }
         }
+        long t0 = System.nanoTime();
         Effects fx = db.inTx(tx -> {
             Effects effects = new Effects();
             for (int i : completedIdx) accepted[i] = false;
@@ -92,6 +96,9 @@ public final class StepReports {
             }
             return effects;
         });
+        stats.reportBatches.increment();
+        stats.reportEvents.add(n);
+        stats.reportNanos.add(System.nanoTime() - t0);
         for (StepEvent e : events) {
             if (e.getKindCase() != StepEvent.KindCase.STARTED) registry.release(workerId, e.getTaskId());
         }
@@ -112,11 +119,6 @@ public final class StepReports {
     }
 
     private static boolean validJson(String s) {
-        try {
-            JSON.readTree(s);
-            return true;
-        } catch (JsonProcessingException e) {
-            return false;
-        }
+        return JsonText.isValid(s);
     }
 }

@@ -33,6 +33,8 @@ public final class WorkerRegistry {
     private final Map<UUID, Registration> registrations = new ConcurrentHashMap<>();
     private final Map<UUID, WorkerSession> sessions = new ConcurrentHashMap<>();
     private volatile Runnable onCapacity = () -> { };
+    private final Backlog backlog;
+    private final java.util.concurrent.atomic.AtomicInteger rotation = new java.util.concurrent.atomic.AtomicInteger();
 
     record Registration(UUID id, String tenantId, String name, String[] actions, int slots) {}
 
@@ -42,7 +44,8 @@ public final class WorkerRegistry {
     /** An attempt a reconnecting worker is still running. */
     public record InFlight(long taskId, int attempt, int slotCost) {}
 
-    WorkerRegistry(Database db, WorkflowCatalog catalog, EngineSettings settings) {
+    WorkerRegistry(Database db, WorkflowCatalog catalog, EngineSettings settings, Backlog backlog) {
+        this.backlog = backlog;
         this.db = db;
         this.catalog = catalog;
         this.settings = settings;
@@ -91,6 +94,8 @@ public final class WorkerRegistry {
         }
         WorkerSession s = new WorkerSession(id, r.tenantId(), r.name(), r.actions(), r.slots(), connection);
         for (InFlight f : inFlight) s.occupy(f.taskId(), Math.max(1, f.slotCost()));
+        // Work may be waiting that this server has not seen (queued before a restart, or by a replica).
+        for (String action : r.actions()) backlog.mark(r.tenantId(), action);
         WorkerSession old = sessions.put(id, s);
         if (old != null) {
             old.open = false;
@@ -140,6 +145,19 @@ public final class WorkerRegistry {
         if (s == null) return;
         s.connection.send(Assignment.newBuilder()
                 .setCancel(CancelStep.newBuilder().setTaskId(taskId).setAttempt(attempt).setReason(reason)).build());
+    }
+
+    /** A connected worker that runs {@code action} and had {@code cost} free slots, now reserved; or null. */
+    WorkerSession reserveFor(String tenantId, String action, int cost) {
+        java.util.List<WorkerSession> all = new ArrayList<>(sessions.values());
+        int n = all.size();
+        if (n == 0) return null;
+        int start = Math.floorMod(rotation.getAndIncrement(), n);
+        for (int i = 0; i < n; i++) {
+            WorkerSession s = all.get((start + i) % n);
+            if (s.open && s.tenantId.equals(tenantId) && s.actionSet.contains(action) && s.reserve(cost)) return s;
+        }
+        return null;
     }
 
     Collection<WorkerSession> sessions() {

@@ -28,10 +28,39 @@ final class WorkerSession {
         this.actions = actions;
         this.slots = slots;
         this.connection = connection;
+        this.actionSet = java.util.Set.of(actions);
+    }
+
+    private int actionOffset;
+
+    /** Where the next claim starts in {@link #actions} (only the dispatcher thread calls this). */
+    int nextActionOffset() {
+        actionOffset = (actionOffset + 1) % actions.length;
+        return actionOffset;
     }
 
     int free() {
         return slots - used.get();
+    }
+
+    final java.util.Set<String> actionSet;
+
+    /** Takes {@code cost} slots before the task exists (direct dispatch); false when there is no room. */
+    boolean reserve(int cost) {
+        while (true) {
+            int u = used.get();
+            if (u + cost > slots) return false;
+            if (used.compareAndSet(u, u + cost)) return true;
+        }
+    }
+
+    /** The reserved slots now belong to this task. */
+    void bind(long taskId, int cost) {
+        if (inFlight.putIfAbsent(taskId, cost) != null) used.addAndGet(-cost);
+    }
+
+    void unreserve(int cost) {
+        used.addAndGet(-cost);
     }
 
     void occupy(long taskId, int cost) {

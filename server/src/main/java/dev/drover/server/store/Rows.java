@@ -7,14 +7,22 @@ import java.util.UUID;
 public final class Rows {
     private Rows() {}
 
+    /** {@code started}: a root step goes straight to a worker in the same transaction (direct dispatch). */
     public record NewRun(UUID id, String tenantId, String workflowName, String workflowVersion, String inputJson,
-                         String metadataJson, int priority, String idempotencyKey, int pendingSteps) {}
+                         String metadataJson, int priority, String idempotencyKey, int pendingSteps, boolean started) {}
 
-    public record NewStepRun(UUID runId, String stepName, String status, int pendingParents) {}
+    /** {@code workerId} non-null: the step starts running on that worker at once (status must be running). */
+    public record NewStepRun(UUID runId, String stepName, String status, int pendingParents, UUID workerId) {}
 
     public record NewTask(String tenantId, UUID runId, String stepName, String workflowName, String workflowVersion,
                           int priority, int maxAttempts, int slotCost, long executionTimeoutMs,
-                          long scheduleToStartTimeoutMs) {
+                          long scheduleToStartTimeoutMs, UUID leasedTo) {
+        /** The same task, leased at insert to a worker (direct dispatch). */
+        public NewTask leasedTo(UUID workerId) {
+            return new NewTask(tenantId, runId, stepName, workflowName, workflowVersion, priority, maxAttempts, slotCost,
+                    executionTimeoutMs, scheduleToStartTimeoutMs, workerId);
+        }
+
         public String action() {
             return workflowName + "/" + stepName;
         }

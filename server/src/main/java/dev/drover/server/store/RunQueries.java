@@ -30,7 +30,7 @@ public final class RunQueries {
         int n = runs.size();
         Object[] ids = new Object[n], tenants = new Object[n], names = new Object[n], versions = new Object[n],
                 inputs = new Object[n], metas = new Object[n], prios = new Object[n], keys = new Object[n],
-                pending = new Object[n];
+                pending = new Object[n], started = new Object[n];
         for (int i = 0; i < n; i++) {
             NewRun r = runs.get(i);
             ids[i] = r.id();
@@ -42,13 +42,16 @@ public final class RunQueries {
             prios[i] = r.priority();
             keys[i] = r.idempotencyKey();
             pending[i] = r.pendingSteps();
+            started[i] = r.started();
         }
         Set<UUID> inserted = new HashSet<>(tx.query("""
                 INSERT INTO drover_run (id, tenant_id, workflow_name, workflow_version, status, input, metadata, priority,
-                                        idempotency_key, pending_steps)
-                SELECT u.id, u.tenant, u.name, u.version, 'queued', u.input::jsonb, u.meta::jsonb, u.prio, u.key, u.pending
-                FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::text[], ?::int[])
-                     AS u(id, tenant, name, version, input, meta, prio, key, pending)
+                                        idempotency_key, pending_steps, started_at)
+                SELECT u.id, u.tenant, u.name, u.version, CASE WHEN u.started THEN 'running' ELSE 'queued' END,
+                       u.input::jsonb, u.meta::jsonb, u.prio, u.key, u.pending, CASE WHEN u.started THEN now() END
+                FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::text[], ?::int[],
+                            ?::boolean[])
+                     AS u(id, tenant, name, version, input, meta, prio, key, pending, started)
                 ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id""",
                 ps -> {
@@ -61,6 +64,7 @@ public final class RunQueries {
                     ps.setArray(7, tx.array("smallint", prios));
                     ps.setArray(8, tx.array("text", keys));
                     ps.setArray(9, tx.array("int", pending));
+                    ps.setArray(10, tx.array("boolean", started));
                 },
                 rs -> rs.getObject(1, UUID.class)));
         List<InsertedRun> out = new ArrayList<>(n);

@@ -14,22 +14,27 @@ public final class StepRunQueries {
 
     public void insert(StoreTx tx, List<NewStepRun> steps) {
         int n = steps.size();
-        Object[] runs = new Object[n], names = new Object[n], statuses = new Object[n], pending = new Object[n];
+        Object[] runs = new Object[n], names = new Object[n], statuses = new Object[n], pending = new Object[n],
+                workers = new Object[n];
         for (int i = 0; i < n; i++) {
             NewStepRun s = steps.get(i);
             runs[i] = s.runId();
             names[i] = s.stepName();
             statuses[i] = s.status();
             pending[i] = s.pendingParents();
+            workers[i] = s.workerId();
         }
         tx.update("""
-                INSERT INTO drover_step_run (run_id, step_name, status, pending_parents)
-                SELECT * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[])""",
+                INSERT INTO drover_step_run (run_id, step_name, status, pending_parents, attempts, worker_id, started_at)
+                SELECT u.run_id, u.step, u.status, u.pending, CASE WHEN u.worker IS NULL THEN 0 ELSE 1 END, u.worker,
+                       CASE WHEN u.worker IS NOT NULL THEN now() END
+                  FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[], ?::uuid[]) AS u(run_id, step, status, pending, worker)""",
                 ps -> {
                     ps.setArray(1, tx.array("uuid", runs));
                     ps.setArray(2, tx.array("text", names));
                     ps.setArray(3, tx.array("text", statuses));
                     ps.setArray(4, tx.array("int", pending));
+                    ps.setArray(5, tx.array("uuid", workers));
                 });
     }
 

@@ -17,11 +17,16 @@ public final class TaskQueries {
             RETURNING t.id, t.tenant_id, t.run_id, t.step_name, t.workflow_name, t.workflow_version, t.priority,
                       t.state, t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id""";
 
-    public void insert(StoreTx tx, List<NewTask> tasks) {
+    /**
+     * Inserts tasks; those with {@code leasedTo} set start leased to that worker as attempt 1 (direct
+     * dispatch: the trigger's own transaction hands the step over, no claim needed). Returns the new
+     * task ids in the order given.
+     */
+    public List<Long> insert(StoreTx tx, List<NewTask> tasks, long leaseMs) {
         int n = tasks.size();
         Object[] tenants = new Object[n], runs = new Object[n], steps = new Object[n], wfs = new Object[n],
                 versions = new Object[n], actions = new Object[n], prios = new Object[n], maxAttempts = new Object[n],
-                costs = new Object[n], timeouts = new Object[n], s2s = new Object[n];
+                costs = new Object[n], timeouts = new Object[n], s2s = new Object[n], workers = new Object[n];
         for (int i = 0; i < n; i++) {
             NewTask t = tasks.get(i);
             tenants[i] = t.tenantId();
@@ -35,55 +40,91 @@ public final class TaskQueries {
             costs[i] = t.slotCost();
             timeouts[i] = t.executionTimeoutMs();
             s2s[i] = t.scheduleToStartTimeoutMs();
+            workers[i] = t.leasedTo();
         }
-        tx.update("""
+        java.util.Map<String, Long> ids = new java.util.HashMap<>(n * 2);
+        tx.query("""
                 INSERT INTO drover_task (tenant_id, run_id, step_name, workflow_name, workflow_version, action, priority,
-                                         state, max_attempts, slot_cost, execution_timeout_ms, schedule_deadline)
-                SELECT u.tenant, u.run_id, u.step, u.wf, u.version, u.action, u.prio, 'queued', u.max_attempts, u.cost,
-                       u.timeout, CASE WHEN u.s2s > 0 THEN now() + u.s2s * interval '1 millisecond' END
+                                         state, attempt, worker_id, lease_expires_at, execution_deadline,
+                                         max_attempts, slot_cost, execution_timeout_ms, schedule_deadline)
+                SELECT u.tenant, u.run_id, u.step, u.wf, u.version, u.action, u.prio,
+                       CASE WHEN u.worker IS NULL THEN 'queued' ELSE 'leased' END,
+                       CASE WHEN u.worker IS NULL THEN 0 ELSE 1 END,
+                       u.worker,
+                       CASE WHEN u.worker IS NOT NULL THEN now() + ? * interval '1 millisecond' END,
+                       CASE WHEN u.worker IS NOT NULL AND u.timeout > 0 THEN now() + u.timeout * interval '1 millisecond' END,
+                       u.max_attempts, u.cost, u.timeout,
+                       CASE WHEN u.s2s > 0 AND u.worker IS NULL THEN now() + u.s2s * interval '1 millisecond' END
                   FROM unnest(?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::int[],
-                              ?::int[], ?::bigint[], ?::bigint[])
-                       AS u(tenant, run_id, step, wf, version, action, prio, max_attempts, cost, timeout, s2s)""",
+                              ?::int[], ?::bigint[], ?::bigint[], ?::uuid[])
+                       AS u(tenant, run_id, step, wf, version, action, prio, max_attempts, cost, timeout, s2s, worker)
+                RETURNING id, run_id, step_name""",
                 ps -> {
-                    ps.setArray(1, tx.array("text", tenants));
-                    ps.setArray(2, tx.array("uuid", runs));
-                    ps.setArray(3, tx.array("text", steps));
-                    ps.setArray(4, tx.array("text", wfs));
-                    ps.setArray(5, tx.array("text", versions));
-                    ps.setArray(6, tx.array("text", actions));
-                    ps.setArray(7, tx.array("smallint", prios));
-                    ps.setArray(8, tx.array("int", maxAttempts));
-                    ps.setArray(9, tx.array("int", costs));
-                    ps.setArray(10, tx.array("bigint", timeouts));
-                    ps.setArray(11, tx.array("bigint", s2s));
-                });
+                    ps.setLong(1, leaseMs);
+                    ps.setArray(2, tx.array("text", tenants));
+                    ps.setArray(3, tx.array("uuid", runs));
+                    ps.setArray(4, tx.array("text", steps));
+                    ps.setArray(5, tx.array("text", wfs));
+                    ps.setArray(6, tx.array("text", versions));
+                    ps.setArray(7, tx.array("text", actions));
+                    ps.setArray(8, tx.array("smallint", prios));
+                    ps.setArray(9, tx.array("int", maxAttempts));
+                    ps.setArray(10, tx.array("int", costs));
+                    ps.setArray(11, tx.array("bigint", timeouts));
+                    ps.setArray(12, tx.array("bigint", s2s));
+                    ps.setArray(13, tx.array("uuid", workers));
+                },
+                rs -> ids.put(rs.getString(2) + "/" + rs.getString(3), rs.getLong(1)));
+        List<Long> out = new java.util.ArrayList<>(n);
+        for (NewTask t : tasks) out.add(ids.get(t.runId() + "/" + t.stepName()));
+        return out;
     }
 
+    /** A task just leased to a worker, with what the worker needs to run it. */
+    public record Claimed(TaskRow task, String inputJson, String metadataJson) {}
+
     /**
-     * Leases up to {@code limit} ready tasks the worker can run, highest priority then oldest first.
-     * SKIP LOCKED lets several dispatchers (and server replicas) claim side by side without waiting.
+     * Leases up to {@code limit} ready tasks the worker can run, highest priority then oldest first,
+     * One action per call: with a single action the ready index yields rows already in priority order and
+     * the scan stops at the limit (with {@code action = ANY(...)} PostgreSQL sorts every ready row first).
+     * In the same statement it marks their steps (and runs not yet started) running and reads the
+     * runs' inputs: one round trip per batch. SKIP LOCKED lets several dispatchers (and server
+     * replicas) claim side by side without waiting for each other.
      */
-    public List<TaskRow> claim(StoreTx tx, String tenantId, String[] actions, int limit, UUID workerId, long leaseMs) {
+    public List<Claimed> claim(StoreTx tx, String tenantId, String action, int limit, UUID workerId, long leaseMs) {
         return tx.query("""
                 WITH picked AS (
                     SELECT id FROM drover_task
-                     WHERE state = 'queued' AND tenant_id = ? AND action = ANY(?) AND available_at <= now()
+                     WHERE state = 'queued' AND tenant_id = ? AND action = ? AND available_at <= now()
                      ORDER BY priority DESC, id
-                     LIMIT ? FOR UPDATE SKIP LOCKED)
-                UPDATE drover_task t
-                   SET state = 'leased', attempt = t.attempt + 1, worker_id = ?,
-                       lease_expires_at = now() + ? * interval '1 millisecond',
-                       execution_deadline = CASE WHEN t.execution_timeout_ms > 0
-                                                 THEN now() + t.execution_timeout_ms * interval '1 millisecond' END
-                  FROM picked WHERE t.id = picked.id
-                """ + RETURNING,
+                     LIMIT ? FOR UPDATE SKIP LOCKED),
+                claimed AS (
+                    UPDATE drover_task t
+                       SET state = 'leased', attempt = t.attempt + 1, worker_id = ?,
+                           lease_expires_at = now() + ? * interval '1 millisecond',
+                           execution_deadline = CASE WHEN t.execution_timeout_ms > 0
+                                                     THEN now() + t.execution_timeout_ms * interval '1 millisecond' END
+                      FROM picked WHERE t.id = picked.id
+                    RETURNING t.*),
+                steps AS (
+                    UPDATE drover_step_run s SET status = 'running', attempts = c.attempt, worker_id = c.worker_id,
+                           started_at = now(), error = NULL
+                      FROM claimed c WHERE s.run_id = c.run_id AND s.step_name = c.step_name),
+                started AS (
+                    UPDATE drover_run r SET status = 'running', started_at = now()
+                     WHERE r.id IN (SELECT run_id FROM claimed) AND r.status = 'queued')
+                SELECT c.id, c.tenant_id, c.run_id, c.step_name, c.workflow_name, c.workflow_version, c.priority,
+                       c.state, c.attempt, c.max_attempts, c.slot_cost, c.execution_timeout_ms, c.worker_id,
+                       r.input::text AS input, r.metadata::text AS metadata
+                  FROM claimed c JOIN drover_run r ON r.id = c.run_id
+                 ORDER BY c.priority DESC, c.id""",
                 ps -> {
                     ps.setString(1, tenantId);
-                    ps.setArray(2, tx.array("text", actions));
+                    ps.setString(2, action);
                     ps.setInt(3, limit);
                     ps.setObject(4, workerId);
                     ps.setLong(5, leaseMs);
-                }, TaskQueries::row);
+                }, rs -> new Claimed(row(rs), rs.getString("input"), rs.getString("metadata")));
     }
 
     /** Gives back leased tasks that were claimed but never sent (the worker had no room or went away). */
