@@ -130,6 +130,14 @@ class WorkerFakeServerTest {
     return e;
   }
 
+  private static void awaitInFlight(Worker worker, int n) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (worker.inFlight() != n && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(worker.inFlight()).isEqualTo(n);
+  }
+
   @Test
   void executesReportsCancelsTimesOutAndReconnects() throws Exception {
     service.failReports.set(1); // first report fails: must be retried, not lost
@@ -139,31 +147,26 @@ class WorkerFakeServerTest {
     StreamObserver<Assignment> stream = service.listeners.poll(5, TimeUnit.SECONDS);
 
     stream.onNext(start(1, "hello", "{\"name\":\"ann\",\"times\":2,\"extra\":true}", 0));
-    assertThat(next().hasStarted()).isTrue();
     StepEvent done = next();
     assertThat(done.getCompleted().getOutputJson()).isEqualTo("\"hello ann x2 attempt 1\"");
 
     stream.onNext(start(2, "fail", "{}", 0));
-    assertThat(next().hasStarted()).isTrue();
     StepEvent failed = next();
     assertThat(failed.getFailed().getNonRetryable()).isTrue();
     assertThat(failed.getFailed().getErrorType()).isEqualTo(IllegalStateException.class.getName());
 
     stream.onNext(start(3, "hello", "[1,2]", 0));
-    next();
     StepEvent badInput = next();
     assertThat(badInput.getFailed().getNonRetryable()).isTrue();
     assertThat(badInput.getFailed().getErrorMessage()).contains("cannot deserialize input");
 
     stream.onNext(start(4, "slow", "{}", 100));
-    next();
     StepEvent timedOut = next();
     assertThat(timedOut.getFailed().getTimedOut()).isTrue();
     assertThat(timedOut.getFailed().getCancelled()).isFalse();
 
     stream.onNext(start(5, "slow", "{}", 0));
-    next();
-    assertThat(worker.inFlight()).isEqualTo(1);
+    awaitInFlight(worker, 1);
     stream.onNext(Assignment.newBuilder().setCancel(CancelStep.newBuilder().setTaskId(5).setAttempt(1).setReason("run cancelled")).build());
     StepEvent cancelled = next();
     assertThat(cancelled.getTaskId()).isEqualTo(5);
@@ -172,7 +175,7 @@ class WorkerFakeServerTest {
 
     // Server drops the stream while a step runs: the worker re-registers and re-listens.
     stream.onNext(start(6, "slow", "{}", 0));
-    next();
+    awaitInFlight(worker, 1);
     stream.onCompleted();
     StreamObserver<Assignment> stream2 = service.listeners.poll(10, TimeUnit.SECONDS);
     assertThat(stream2).isNotNull();

@@ -52,7 +52,7 @@ class ServerCrashIT {
         Path dataDir = TestServer.tempDir("server-crash-");
         int grpcPort = TestServer.freePort(), httpPort = TestServer.freePort();
         Map<String, String> env = Map.of("DROVER_DATA_DIR", dataDir.toString(), "DROVER_GRPC_PORT", "" + grpcPort,
-                "DROVER_HTTP_PORT", "" + httpPort, "DROVER_TOKEN", TestServer.TOKEN, "DROVER_LEASE_TIMEOUT", "3s",
+                "DROVER_HTTP_PORT", "" + httpPort, "DROVER_TOKEN", TestServer.TOKEN, "DROVER_LEASE_TIMEOUT", "5s",
                 "DROVER_BIND_ADDRESS", "127.0.0.1");
         Process server = TestServer.spawn(DroverServer.class, env, dataDir.resolve("server-1.log"));
         Process restarted = null;

@@ -488,7 +488,9 @@ public final class WorkerRuntime {
   private void reconnect() {
     connected = false;
     cancelListen("reconnecting");
-    Backoff backoff = new Backoff(100, 5_000, 0.5);
+    // Capped at 1 s: a worker holding steps must be back before its lease runs out once a restarted
+    // server is up again (the server grants one lease from its start).
+    Backoff backoff = new Backoff(100, 1_000, 0.5);
     int failures = 0;
     while (!stopped) {
       try {

@@ -48,9 +48,8 @@ public final class Engine implements AutoCloseable {
     }
 
     public Engine start() {
-        long lease = settings.leaseTimeout().toMillis();
-        int graced = db.inTx(tx -> new TaskQueries().graceAllLeases(tx, lease));
-        if (graced > 0) log.info("Gave {} running steps a fresh lease of {} to reconnect", graced, settings.leaseTimeout());
+        int graced = db.inTx(tx -> new TaskQueries().graceWorkersWithLeases(tx));
+        if (graced > 0) log.info("Gave {} workers with running steps a fresh lease of {} to reconnect", graced, settings.leaseTimeout());
         dispatchThread = Thread.ofPlatform().name("drover-dispatcher").daemon(true).start(dispatcher);
         writerThread = Thread.ofPlatform().name("drover-trigger-writer").daemon(true).start(runs::writerLoop);
         timers.scheduleWithFixedDelay(this::safeMaintenance, 200, 250, TimeUnit.MILLISECONDS);

@@ -39,7 +39,8 @@ final class Maintenance {
     int tick() {
         int acted = 0;
         try {
-            acted += sweep(tasks::expiredLeases, t -> new RunProgress.Failure("lost",
+            long leaseMs = settings.leaseTimeout().toMillis();
+            acted += sweep((tx, limit) -> tasks.expiredLeases(tx, leaseMs, limit), t -> new RunProgress.Failure("lost",
                     "lease expired: worker " + t.workerId() + " stopped heartbeating", null, null, false), null);
             acted += sweep(tasks::pastExecutionDeadline, t -> new RunProgress.Failure("timed_out",
                     "execution timeout of " + t.executionTimeoutMs() + " ms exceeded", null, null, false), "execution timeout");
@@ -71,6 +72,8 @@ final class Maintenance {
     }
 
     private void prune() {
+        sweep(tasks::orphanedLeases, t -> new RunProgress.Failure("lost",
+                "lease expired: worker " + t.workerId() + " is not registered", null, null, false), null);
         long retentionMs = settings.retention().toMillis();
         int total = 0, n;
         do {

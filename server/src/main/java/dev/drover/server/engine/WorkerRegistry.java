@@ -7,7 +7,6 @@ import dev.drover.proto.v1.CancelStep;
 import dev.drover.proto.v1.StepDefinition;
 import dev.drover.proto.v1.WorkflowDefinition;
 import dev.drover.server.store.Database;
-import dev.drover.server.store.TaskQueries;
 import dev.drover.server.store.WorkerQueries;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -29,7 +28,6 @@ public final class WorkerRegistry {
     private final WorkflowCatalog catalog;
     private final EngineSettings settings;
     private final WorkerQueries workers = new WorkerQueries();
-    private final TaskQueries tasks = new TaskQueries();
     private final Map<UUID, Registration> registrations = new ConcurrentHashMap<>();
     private final Map<UUID, WorkerSession> sessions = new ConcurrentHashMap<>();
     private volatile Runnable onCapacity = () -> { };
@@ -121,12 +119,7 @@ public final class WorkerRegistry {
     /** Keeps the worker's leases; false when the worker is unknown and must register again. */
     public boolean heartbeat(String workerIdText) {
         UUID id = Ids.parse("worker_id", workerIdText);
-        long lease = settings.leaseTimeout().toMillis();
-        return db.inTx(tx -> {
-            boolean known = workers.heartbeat(tx, id);
-            if (known) tasks.extendLeases(tx, id, lease);
-            return known;
-        }) && registrations.containsKey(id);
+        return db.inTx(tx -> workers.heartbeat(tx, id)) && registrations.containsKey(id);
     }
 
     /** The worker finished with an attempt (reported it), so its slots are free again. */

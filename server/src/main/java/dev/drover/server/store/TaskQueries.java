@@ -182,9 +182,33 @@ public final class TaskQueries {
                 TaskQueries::row);
     }
 
-    /** Leased tasks whose worker stopped heartbeating; locked for the caller to retry or fail them. */
-    public List<TaskRow> expiredLeases(StoreTx tx, int limit) {
-        return lockWhere("state = 'leased' AND lease_expires_at < now()", limit, tx);
+    /**
+     * Leased tasks whose worker stopped heartbeating; locked for the caller to retry or fail them.
+     * Liveness is per worker (one row a heartbeat touches), not per task: renewing every task's lease on
+     * each heartbeat would lock the very rows that claims and reports are busy with. A task's own
+     * {@code lease_expires_at} is a floor: a step is never taken back sooner than one lease after it
+     * was handed out.
+     */
+    public List<TaskRow> expiredLeases(StoreTx tx, long leaseMs, int limit) {
+        return tx.query("""
+                SELECT t.id, t.tenant_id, t.run_id, t.step_name, t.workflow_name, t.workflow_version, t.priority, t.state,
+                       t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id
+                  FROM drover_task t
+                 WHERE t.state = 'leased' AND t.lease_expires_at < now()
+                   AND t.worker_id IN (SELECT id FROM drover_worker
+                                        WHERE last_heartbeat_at < now() - ? * interval '1 millisecond')
+                 ORDER BY t.id LIMIT ? FOR UPDATE OF t SKIP LOCKED""",
+                ps -> {
+                    ps.setLong(1, leaseMs);
+                    ps.setInt(2, limit);
+                }, TaskQueries::row);
+    }
+
+    /** Leased tasks whose worker is not registered at all (its row was pruned or removed by hand). */
+    public List<TaskRow> orphanedLeases(StoreTx tx, int limit) {
+        return lockWhere("""
+                state = 'leased' AND lease_expires_at < now()
+                AND NOT EXISTS (SELECT 1 FROM drover_worker w WHERE w.id = t.worker_id)""", limit, tx);
     }
 
     public List<TaskRow> pastExecutionDeadline(StoreTx tx, int limit) {
@@ -203,28 +227,14 @@ public final class TaskQueries {
                 ps -> ps.setInt(1, limit), TaskQueries::row);
     }
 
-    /** Extends the leases of everything the worker holds; a heartbeat. */
-    public int extendLeases(StoreTx tx, UUID workerId, long leaseMs) {
-        return tx.update("""
-                UPDATE drover_task SET lease_expires_at = now() + ? * interval '1 millisecond'
-                 WHERE worker_id = ? AND state = 'leased'""",
-                ps -> {
-                    ps.setLong(1, leaseMs);
-                    ps.setObject(2, workerId);
-                });
-    }
-
     /**
-     * At server start: leases that ran out while no server was up were not the workers' fault (they
-     * could not heartbeat to anyone), so every lease gets one full timeout to be renewed.
+     * At server start: workers could not heartbeat while no server was up, which is not their fault,
+     * so every worker holding steps gets one full lease from now to reconnect.
      */
-    public int graceAllLeases(StoreTx tx, long leaseMs) {
-        return tx.update("UPDATE drover_task SET lease_expires_at = now() + ? * interval '1 millisecond' "
-                        + "WHERE state = 'leased' AND lease_expires_at < now() + ? * interval '1 millisecond'",
-                ps -> {
-                    ps.setLong(1, leaseMs);
-                    ps.setLong(2, leaseMs);
-                });
+    public int graceWorkersWithLeases(StoreTx tx) {
+        return tx.update("""
+                UPDATE drover_worker SET last_heartbeat_at = now()
+                 WHERE id IN (SELECT DISTINCT worker_id FROM drover_task WHERE state = 'leased')""", ps -> { });
     }
 
     /** True when some task is ready now for one of the actions (used to skip idle claims cheaply). */

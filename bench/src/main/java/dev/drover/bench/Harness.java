@@ -1,0 +1,279 @@
+package dev.drover.bench;
+
+import dev.drover.sdk.DroverClient;
+import dev.drover.sdk.RunHandle;
+import dev.drover.sdk.RunInfo;
+import dev.drover.sdk.RunOptions;
+import dev.drover.sdk.RunRequest;
+import dev.drover.sdk.RunStatus;
+import dev.drover.sdk.Worker;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+/**
+ * One repetition's tools: a trigger client and a worker client on separate connections, the probe
+ * the benchmark workflows report to, and the helpers every workload needs (start a worker, enqueue in
+ * bulk, wait until a phase is done).
+ */
+public final class Harness implements AutoCloseable {
+  /** Runs per {@code runMany} call unless {@code --batch-size} says otherwise (the API's maximum). */
+  static final int MAX_BATCH = 10_000;
+
+  final BenchConfig cfg;
+  final BenchTarget target;
+  final Probe probe = new Probe();
+  final NoopWorkflow noop = new NoopWorkflow(probe);
+  final DagWorkflow dag = new DagWorkflow(probe);
+  final DroverClient triggers;
+  final DroverClient workers;
+  private final PrintWriter err;
+
+  Harness(BenchConfig cfg, BenchTarget target, PrintWriter err) {
+    this.cfg = cfg;
+    this.target = target;
+    this.err = err;
+    this.triggers = connect(target);
+    this.workers = connect(target);
+  }
+
+  private static DroverClient connect(BenchTarget t) {
+    DroverClient.Builder b = DroverClient.builder().address(t.address()).callTimeout(Duration.ofSeconds(120));
+    if (t.token() != null) {
+      b.token(t.token());
+    }
+    return b.build();
+  }
+
+  /** A progress line on stderr unless {@code --json}. */
+  void progress(String message) {
+    if (!cfg.json && err != null) {
+      err.println("bench: " + message);
+      err.flush();
+    }
+  }
+
+  /** Starts a worker serving the no-op and the DAG workflows (never the unserved one). */
+  Worker startWorker(int slots) {
+    return workers.newWorker("bench").register(noop).register(dag).slots(slots).start();
+  }
+
+  /**
+   * Makes the server know every benchmark workflow without leaving a worker connected: a worker
+   * registers them on connect and is closed at once.
+   */
+  void registerDefinitions() {
+    if (target.definitionsRegistered()) {
+      return; // once per server: the short-lived worker would otherwise also run queued unserved runs
+    }
+    target.markDefinitionsRegistered();
+    Worker w = workers.newWorker("bench-register").register(noop).register(dag).register(new UnservedWorkflow())
+        .slots(1).start();
+    w.close(Duration.ofSeconds(5));
+  }
+
+  static void stop(Worker w) {
+    if (w != null) {
+      w.close(Duration.ofSeconds(10));
+    }
+  }
+
+  /**
+   * Unmeasured runs of {@code workflow} (half through {@code runMany}, half through single triggers
+   * from 16 threads) to warm up the JIT, the pools and PostgreSQL's caches. Starts and stops its own
+   * worker when {@code running} is null.
+   */
+  void warmup(String workflow, int slots, Worker running) throws InterruptedException {
+    int n = cfg.warmupOr(2000);
+    if (n == 0) {
+      return;
+    }
+    progress("warming up: " + n + " runs of " + workflow);
+    Worker w = running != null ? running : startWorker(slots);
+    try {
+      Probe.Phase p = probe.begin(n);
+      int bulk = n / 2;
+      enqueue(workflow, p, 0, bulk, Math.min(MAX_BATCH, Math.max(1, bulk)), 1, true);
+      singleTriggers(workflow, p, bulk, n - bulk, 16, null);
+      awaitDone(p);
+    } finally {
+      if (running == null) {
+        stop(w);
+      }
+    }
+  }
+
+  /**
+   * Triggers runs {@code [from, from+count)} of the phase with {@code runMany}, in batches, from
+   * {@code callers} threads. The requests are built before the clock starts.
+   *
+   * @param stamp whether inputs carry the time before their call (for latency); else t = 0
+   * @return the time the calls took, in ns
+   */
+  long enqueue(String workflow, Probe.Phase p, long from, long count, int batch, int callers, boolean stamp)
+      throws InterruptedException {
+    return enqueue(workflow, p, from, count, batch, callers, stamp, null);
+  }
+
+  long enqueue(String workflow, Probe.Phase p, long from, long count, int batch, int callers, boolean stamp,
+      Recorder callTimes) throws InterruptedException {
+    if (count <= 0) {
+      return 0;
+    }
+    List<long[]> ranges = new ArrayList<>();
+    for (long s = from; s < from + count; s += batch) {
+      ranges.add(new long[] {s, Math.min(from + count, s + batch)});
+    }
+    // Pre-built requests when no timestamp is needed (bulk, burn-down); else built per call.
+    List<List<RunRequest>> prebuilt = new ArrayList<>();
+    if (!stamp) {
+      for (long[] r : ranges) {
+        List<RunRequest> reqs = new ArrayList<>((int) (r[1] - r[0]));
+        for (long i = r[0]; i < r[1]; i++) {
+          reqs.add(RunRequest.of(workflow, new BenchInput(p == null ? 0 : p.id(), i, 0, 0)));
+        }
+        prebuilt.add(reqs);
+      }
+    }
+    AtomicInteger next = new AtomicInteger();
+    AtomicReference<RuntimeException> failure = new AtomicReference<>();
+    List<Thread> threads = new ArrayList<>();
+    long start = System.nanoTime();
+    for (int c = 0; c < callers; c++) {
+      threads.add(Thread.ofPlatform().name("bench-enqueue-" + c).daemon(true).start(() -> {
+        int k;
+        while (failure.get() == null && (k = next.getAndIncrement()) < ranges.size()) {
+          long[] r = ranges.get(k);
+          List<RunRequest> reqs;
+          long t = System.nanoTime();
+          if (stamp) {
+            reqs = new ArrayList<>((int) (r[1] - r[0]));
+            for (long i = r[0]; i < r[1]; i++) {
+              reqs.add(RunRequest.of(workflow, new BenchInput(p.id(), i, t, 0)));
+            }
+          } else {
+            reqs = prebuilt.get(k);
+          }
+          try {
+            List<RunHandle> accepted = triggers.runMany(reqs);
+            if (accepted.size() != reqs.size()) {
+              throw new IllegalStateException("runMany accepted " + accepted.size() + " of " + reqs.size() + " runs");
+            }
+          } catch (RuntimeException e) {
+            failure.compareAndSet(null, e);
+            return;
+          }
+          if (callTimes != null) {
+            callTimes.recordValue(System.nanoTime() - t);
+          }
+        }
+      }));
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    long elapsed = System.nanoTime() - start;
+    if (failure.get() != null) {
+      throw failure.get();
+    }
+    return elapsed;
+  }
+
+  /**
+   * Single {@code runJson} triggers of runs {@code [from, from+count)} from {@code callers} threads,
+   * each as fast as the calls return.
+   *
+   * @return nanoTime when the last call returned
+   */
+  long singleTriggers(String workflow, Probe.Phase p, long from, long count, int callers, Recorder callTimes)
+      throws InterruptedException {
+    AtomicInteger next = new AtomicInteger();
+    AtomicReference<RuntimeException> failure = new AtomicReference<>();
+    java.util.concurrent.atomic.AtomicLong lastEnd = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+    List<Thread> threads = new ArrayList<>();
+    for (int c = 0; c < callers; c++) {
+      threads.add(Thread.ofPlatform().name("bench-trigger-" + c).daemon(true).start(() -> {
+        int k;
+        while (failure.get() == null && (k = next.getAndIncrement()) < count) {
+          long t = System.nanoTime();
+          try {
+            triggers.runJson(workflow, new BenchInput(p.id(), from + k, t, 0).json(), RunOptions.defaults());
+          } catch (RuntimeException e) {
+            failure.compareAndSet(null, e);
+            return;
+          }
+          long end = System.nanoTime();
+          if (callTimes != null) {
+            callTimes.recordValue(end - t);
+          }
+          lastEnd.accumulateAndGet(end, Math::max);
+        }
+      }));
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    if (failure.get() != null) {
+      throw failure.get();
+    }
+    return lastEnd.get();
+  }
+
+  /**
+   * Waits until the phase's runs have all finished their last step and the server has recorded the
+   * last of them as succeeded.
+   *
+   * @return {@code System.nanoTime()} then
+   * @throws IllegalStateException when no run finishes for {@code --stall-timeout}
+   */
+  long awaitDone(Probe.Phase p) throws InterruptedException {
+    long lastDone = -1;
+    long lastProgress = System.nanoTime();
+    long stall = cfg.stallTimeout.toNanos();
+    while (p.done() < p.expected) {
+      long d = p.done();
+      if (d != lastDone) {
+        lastDone = d;
+        lastProgress = System.nanoTime();
+      } else if (System.nanoTime() - lastProgress > stall) {
+        throw new IllegalStateException("stalled: " + d + " of " + p.expected + " runs finished, none for "
+            + cfg.stallTimeout.toSeconds() + " s");
+      }
+      Thread.sleep(1);
+    }
+    String last = p.lastRunId;
+    RunInfo info = triggers.awaitRun(last, cfg.stallTimeout);
+    long end = System.nanoTime();
+    if (info.status() != RunStatus.SUCCEEDED) {
+      throw new IllegalStateException("the last run " + last + " ended " + info.status()
+          + (info.error() == null ? "" : ": " + info.error()));
+    }
+    return end;
+  }
+
+  /** Parks until {@code System.nanoTime() >= due}. */
+  static void sleepUntil(long due) {
+    long d;
+    while ((d = due - System.nanoTime()) > 0) {
+      java.util.concurrent.locks.LockSupport.parkNanos(d);
+    }
+  }
+
+  static Histogram empty() {
+    return new Histogram(3);
+  }
+
+  @Override
+  public void close() {
+    try {
+      workers.close();
+    } finally {
+      triggers.close();
+    }
+  }
+}

@@ -1,0 +1,72 @@
+package dev.drover.server;
+
+import dev.drover.sdk.DroverClient;
+import dev.drover.sdk.RunOptions;
+import dev.drover.sdk.Step;
+import dev.drover.sdk.StepContext;
+import dev.drover.sdk.Worker;
+import dev.drover.sdk.Workflow;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** A developer's harness (not a test): trigger-to-first-line latency at a steady 100/s, or N concurrent callers. */
+public final class ProfileLatency {
+    static final Map<Integer, Long> startedAt = new ConcurrentHashMap<>();
+
+    @Workflow(name = "lat-noop", version = "1")
+    public static class Noop {
+        @Step(name = "noop")
+        public int noop(Map<String, Integer> in) {
+            startedAt.put(in.get("i"), System.nanoTime());
+            return 1;
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
+        int callers = args.length > 1 ? Integer.parseInt(args[1]) : 1;
+        DroverServer server = TestServer.start(TestServer.tempDir("lat-"));
+        try (DroverClient client = TestServer.client(server.grpcPort())) {
+            Worker w = client.newWorker("lat").register(new Noop()).slots(500).start();
+            for (int i = 0; i < 300; i++) client.run("lat-noop", Map.of("i", -1 - i)); // warm-up
+            System.out.println("database: " + server.databaseDescription());
+            Thread.sleep(Long.parseLong(System.getenv().getOrDefault("PROF_PAUSE", "1")) * 1000);
+            long[] sent = new long[n];
+            long t0 = System.nanoTime();
+            if (callers == 1) {
+                for (int i = 0; i < n; i++) {
+                    long due = t0 + i * 10_000_000L;
+                    while (System.nanoTime() < due) Thread.onSpinWait();
+                    sent[i] = System.nanoTime();
+                    client.runJson("lat-noop", "{\"i\":" + i + "}", RunOptions.defaults());
+                }
+            } else {
+                Thread[] ts = new Thread[callers];
+                for (int c = 0; c < callers; c++) {
+                    int cc = c;
+                    ts[c] = Thread.ofVirtual().start(() -> {
+                        for (int i = cc; i < n; i += callers) {
+                            sent[i] = System.nanoTime();
+                            client.runJson("lat-noop", "{\"i\":" + i + "}", RunOptions.defaults());
+                        }
+                    });
+                }
+                for (Thread t : ts) t.join();
+            }
+            double trig = (System.nanoTime() - t0) / 1e9;
+            while (startedAt.keySet().stream().filter(k -> k >= 0).count() < n) Thread.sleep(5);
+            double all = (System.nanoTime() - t0) / 1e9;
+            double[] lat = new double[n];
+            for (int i = 0; i < n; i++) lat[i] = (startedAt.get(i) - sent[i]) / 1e6;
+            Arrays.sort(lat);
+            System.out.printf("n=%d callers=%d triggers %.0f/s, end-to-end %.0f/s; latency ms p50 %.2f p95 %.2f p99 %.2f max %.2f%n",
+                    n, callers, n / trig, n / all, lat[n / 2], lat[(int) (n * 0.95)], lat[(int) (n * 0.99)], lat[n - 1]);
+            System.out.println(server.engine().stats().snapshot());
+            w.close(Duration.ofSeconds(5));
+        } finally {
+            server.close();
+        }
+    }
+}
