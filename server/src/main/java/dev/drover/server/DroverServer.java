@@ -63,7 +63,7 @@ public final class DroverServer implements AutoCloseable {
         try {
             String description;
             if (config.databaseUrl() == null) {
-                embedded = EmbeddedPostgresLauncher.start(config.dataDir(), config.embeddedPgPort());
+                embedded = EmbeddedPostgresLauncher.start(config.dataDir(), config.embeddedPgPort(), config.embeddedPgSettings());
                 db = Database.open(embedded.jdbcUrl(), null, null, config.dbPoolSize());
                 description = "embedded PostgreSQL on 127.0.0.1:" + embedded.port() + ", data in " + embedded.pgData();
             } else {

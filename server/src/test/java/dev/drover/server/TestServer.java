@@ -43,7 +43,10 @@ public final class TestServer {
         o.leaseTimeout = "3s";
         o.heartbeatInterval = "500ms";
         try {
-            return DroverServer.start(ServerConfig.fromEnvironment(Map.of(), o));
+            Map<String, String> env = new HashMap<>();
+            String pg = System.getenv("DROVER_EMBEDDED_PG_SETTINGS");
+            if (pg != null) env.put("DROVER_EMBEDDED_PG_SETTINGS", pg);
+            return DroverServer.start(ServerConfig.fromEnvironment(env, o));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -22,10 +22,11 @@ import java.util.Map;
  * @param retention        DROVER_RETENTION: finished runs older than this are pruned
  * @param dbPoolSize       DROVER_DB_POOL_SIZE
  * @param embeddedPgPort   DROVER_EMBEDDED_PG_PORT (0 = pick a free port)
+ * @param embeddedPgSettings DROVER_EMBEDDED_PG_SETTINGS: extra postgresql.conf settings, "name=value,name=value"
  */
 public record ServerConfig(Path dataDir, String databaseUrl, int httpPort, int grpcPort, String bindAddress,
                            String token, Duration leaseTimeout, Duration heartbeatInterval, Duration retention,
-                           int dbPoolSize, int embeddedPgPort) {
+                           int dbPoolSize, int embeddedPgPort, Map<String, String> embeddedPgSettings) {
 
     public static final int DEFAULT_HTTP_PORT = 7070;
     public static final int DEFAULT_GRPC_PORT = 7077;
@@ -77,7 +78,21 @@ public record ServerConfig(Path dataDir, String databaseUrl, int httpPort, int g
                         pick(o.heartbeatInterval, env.get("DROVER_HEARTBEAT_INTERVAL"), "")),
                 duration("DROVER_RETENTION", pick(null, env.get("DROVER_RETENTION"), "30d")),
                 intSetting("DROVER_DB_POOL_SIZE", pick(null, env.get("DROVER_DB_POOL_SIZE"), "24")),
-                intSetting("DROVER_EMBEDDED_PG_PORT", pick(null, env.get("DROVER_EMBEDDED_PG_PORT"), "0")));
+                intSetting("DROVER_EMBEDDED_PG_PORT", pick(null, env.get("DROVER_EMBEDDED_PG_PORT"), "0")),
+                pgSettings(pick(null, env.get("DROVER_EMBEDDED_PG_SETTINGS"), "")));
+    }
+
+    private static Map<String, String> pgSettings(String value) {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String part : value.split(",")) {
+            if (part.isBlank()) continue;
+            String[] kv = part.split("=", 2);
+            if (kv.length != 2 || !kv[0].trim().matches("[a-z_.]+") || kv[1].isBlank()) {
+                throw new ConfigException("DROVER_EMBEDDED_PG_SETTINGS: expected name=value,name=value, got '" + part + "'");
+            }
+            out.put(kv[0].trim(), kv[1].trim());
+        }
+        return Map.copyOf(out);
     }
 
     /** Error messages name the setting the way the user gave it. */

@@ -30,8 +30,13 @@ public final class Engine implements AutoCloseable {
     private final Backlog backlog = new Backlog();
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2,
             Thread.ofPlatform().name("drover-timer-", 0).daemon(true).factory());
-    private Thread dispatchThread;
-    private Thread writerThread;
+    private final java.util.List<Thread> dispatchThreads = new java.util.ArrayList<>();
+    /**
+     * Several group-commit writers: while one waits for its commit to reach disk, the next collects
+     * and writes the triggers that arrived meanwhile (PostgreSQL flushes concurrent commits together).
+     */
+    private static final int TRIGGER_WRITERS = 8;
+    private final java.util.List<Thread> writerThreads = new java.util.ArrayList<>();
 
     public Engine(Database db, EngineSettings settings) {
         this.db = db;
@@ -50,8 +55,12 @@ public final class Engine implements AutoCloseable {
     public Engine start() {
         int graced = db.inTx(tx -> new TaskQueries().graceWorkersWithLeases(tx));
         if (graced > 0) log.info("Gave {} workers with running steps a fresh lease of {} to reconnect", graced, settings.leaseTimeout());
-        dispatchThread = Thread.ofPlatform().name("drover-dispatcher").daemon(true).start(dispatcher);
-        writerThread = Thread.ofPlatform().name("drover-trigger-writer").daemon(true).start(runs::writerLoop);
+        for (int i = 0; i < Dispatcher.THREADS; i++) {
+            dispatchThreads.add(Thread.ofPlatform().name("drover-dispatcher-" + i).daemon(true).start(dispatcher));
+        }
+        for (int i = 0; i < TRIGGER_WRITERS; i++) {
+            writerThreads.add(Thread.ofPlatform().name("drover-trigger-writer-" + i).daemon(true).start(runs::writerLoop));
+        }
         timers.scheduleWithFixedDelay(this::safeMaintenance, 200, 250, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(this::safeWatch, 250, 250, TimeUnit.MILLISECONDS);
         return this;
@@ -98,8 +107,8 @@ public final class Engine implements AutoCloseable {
         timers.shutdownNow();
         registry.closeAll();
         try {
-            if (writerThread != null) writerThread.join(5_000);
-            if (dispatchThread != null) dispatchThread.join(5_000);
+            for (Thread t : writerThreads) t.join(5_000);
+            for (Thread t : dispatchThreads) t.join(5_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

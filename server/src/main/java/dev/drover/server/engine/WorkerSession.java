@@ -54,6 +54,16 @@ final class WorkerSession {
         }
     }
 
+    /** Reserves as many free slots as there are, up to {@code max}; returns how many. */
+    int reserveUpTo(int max) {
+        while (true) {
+            int u = used.get();
+            int k = Math.min(slots - u, max);
+            if (k <= 0) return 0;
+            if (used.compareAndSet(u, u + k)) return k;
+        }
+    }
+
     /** The reserved slots now belong to this task. */
     void bind(long taskId, int cost) {
         if (inFlight.putIfAbsent(taskId, cost) != null) used.addAndGet(-cost);

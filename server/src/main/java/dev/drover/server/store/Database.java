@@ -52,6 +52,18 @@ public final class Database implements AutoCloseable {
     }
 
     public <T> T inTx(TxBody<T> body) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return inTxOnce(body);
+            } catch (StoreException e) {
+                // Deadlocks and serialization failures roll the whole transaction back; the body only
+                // builds state inside the transaction, so running it again is safe.
+                if (attempt >= 3 || !e.isRetryableConflict()) throw e;
+            }
+        }
+    }
+
+    private <T> T inTxOnce(TxBody<T> body) {
         try (Connection c = pool.getConnection()) {
             try {
                 T result = body.apply(new StoreTx(c));

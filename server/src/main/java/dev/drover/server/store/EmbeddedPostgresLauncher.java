@@ -28,6 +28,12 @@ public final class EmbeddedPostgresLauncher implements AutoCloseable {
     }
 
     public static EmbeddedPostgresLauncher start(Path dataDir, int port) throws IOException {
+        return start(dataDir, port, java.util.Map.of());
+    }
+
+    /** {@code settings}: extra postgresql.conf settings, applied last (they win over ours). */
+    public static EmbeddedPostgresLauncher start(Path dataDir, int port, java.util.Map<String, String> settings)
+            throws IOException {
         Path pgData = dataDir.resolve("pg");
         Files.createDirectories(dataDir);
         stopOrphanPostmaster(pgData);
@@ -42,9 +48,15 @@ public final class EmbeddedPostgresLauncher implements AutoCloseable {
                 .setServerConfig("max_connections", "200")
                 .setServerConfig("shared_buffers", "256MB")
                 .setServerConfig("listen_addresses", "127.0.0.1")
+                // The queue table churns: every task row is inserted, updated and deleted within
+                // seconds. Vacuum it often (the default one-minute nap lets dead rows pile up in its
+                // indexes, and claims then wade through them) and without throttling.
+                .setServerConfig("autovacuum_naptime", "5s")
+                .setServerConfig("autovacuum_vacuum_cost_delay", "0")
                 .setOutputRedirector(ProcessBuilder.Redirect.appendTo(dataDir.resolve("postgres.log").toFile()))
                 .setErrorRedirector(ProcessBuilder.Redirect.appendTo(dataDir.resolve("postgres.log").toFile()));
         if (port > 0) b.setPort(port);
+        settings.forEach(b::setServerConfig);
         EmbeddedPostgres pg = b.start();
         return new EmbeddedPostgresLauncher(pg, pgData);
     }

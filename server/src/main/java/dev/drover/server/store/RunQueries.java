@@ -52,6 +52,7 @@ public final class RunQueries {
                 FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::text[], ?::int[],
                             ?::boolean[])
                      AS u(id, tenant, name, version, input, meta, prio, key, pending, started)
+                ORDER BY u.key NULLS LAST -- concurrent groups take key locks in one order: no deadlock
                 ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING id""",
                 ps -> {

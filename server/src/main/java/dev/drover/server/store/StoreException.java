@@ -12,6 +12,13 @@ public final class StoreException extends RuntimeException {
         this.transientFailure = transientFailure;
     }
 
+    /** A deadlock or serialization failure: the transaction can simply be run again. */
+    public boolean isRetryableConflict() {
+        Throwable c = getCause();
+        return c instanceof java.sql.SQLException se && se.getSQLState() != null
+                && (se.getSQLState().equals("40P01") || se.getSQLState().equals("40001"));
+    }
+
     public boolean isTransient() {
         return transientFailure;
     }
