@@ -46,7 +46,7 @@ public final class DroverClient implements AutoCloseable {
 
   private DroverClient(Builder b) {
     this.addresses = List.copyOf(b.addresses);
-    this.transport = new Transport(addresses.get(0), b.token, b.callTimeout);
+    this.transport = new Transport(addresses, b.token, b.callTimeout);
   }
 
   /** Starts configuring a client. */
@@ -96,7 +96,10 @@ public final class DroverClient implements AutoCloseable {
       return addresses(List.of(Objects.requireNonNull(address, "address")));
     }
 
-    /** Server addresses; only the first is used for now. */
+    /**
+     * Several servers of one deployment: calls are spread over them (round robin) and a dead one is
+     * skipped; workers reconnect to a live one by themselves.
+     */
     public Builder addresses(List<String> addresses) {
       if (addresses == null || addresses.isEmpty() || addresses.stream().anyMatch(a -> a == null || a.isBlank())) {
         throw new IllegalArgumentException("addresses must be a non-empty list of host:port");
@@ -166,7 +169,7 @@ public final class DroverClient implements AutoCloseable {
   public RunHandle runJson(String workflowName, String inputJson, RunOptions options) {
     Objects.requireNonNull(workflowName, "workflowName");
     TriggerRunRequest req = triggerRequest(workflowName, inputJson, options);
-    TriggerRunResponse resp = call(() -> transport.runs().triggerRun(req));
+    TriggerRunResponse resp = retryingTrigger(deadline -> transport.runs(deadline).triggerRun(req));
     return new RunHandle(this, resp.getRunId(), resp.getCreated());
   }
 
@@ -183,7 +186,8 @@ public final class DroverClient implements AutoCloseable {
       String json = r.input() == null ? "" : Json.write(r.input(), "input of runs[" + i + "]");
       batch.addRuns(triggerRequest(r.workflowName(), json, r.options()));
     }
-    dev.drover.proto.v1.TriggerRunsResponse resp = call(() -> transport.runs().triggerRuns(batch.build()));
+    dev.drover.proto.v1.TriggerRunsRequest request = batch.build();
+    dev.drover.proto.v1.TriggerRunsResponse resp = retryingTrigger(deadline -> transport.runs(deadline).triggerRuns(request));
     List<RunHandle> out = new java.util.ArrayList<>(resp.getRunsCount());
     for (TriggerRunResponse t : resp.getRunsList()) {
       out.add(new RunHandle(this, t.getRunId(), t.getCreated()));
@@ -198,7 +202,9 @@ public final class DroverClient implements AutoCloseable {
             .setWorkflowName(workflowName)
             .setInputJson(inputJson == null ? "" : inputJson)
             .putAllMetadata(o.metadata())
-            .setPriority(o.priority());
+            .setPriority(o.priority())
+            // Chosen here so that retrying this very request can never create a second run.
+            .setRunId(dev.drover.sdk.internal.RunIds.next());
     if (o.idempotencyKey() != null) {
       req.setIdempotencyKey(o.idempotencyKey());
     }
@@ -357,6 +363,36 @@ public final class DroverClient implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new DroverException(DroverException.Code.OTHER, "interrupted while waiting for a run", e);
+    }
+  }
+
+  /**
+   * A trigger call, retried while the server is unreachable (restart, failover, database outage:
+   * UNAVAILABLE) until the call timeout is spent. Safe because every trigger carries its client-chosen
+   * run id: a retry of a trigger the server did commit returns that run instead of creating another.
+   */
+  private <T> T retryingTrigger(java.util.function.Function<Duration, T> rpc) {
+    long deadline = System.nanoTime() + transport.callTimeout().toNanos();
+    Backoff backoff = new Backoff(50, 1_000, 0.5);
+    DroverException lastUnavailable = null;
+    while (true) {
+      Duration remaining = Duration.ofNanos(Math.max(1_000_000, deadline - System.nanoTime()));
+      try {
+        return rpc.apply(remaining);
+      } catch (StatusRuntimeException e) {
+        DroverException de = Protos.toDroverException(e);
+        if (de.code() == DroverException.Code.DEADLINE_EXCEEDED && lastUnavailable != null) {
+          // The time ran out while the server was unreachable: say so, not "deadline exceeded".
+          throw new DroverException(DroverException.Code.UNAVAILABLE, "server unavailable for "
+              + transport.callTimeout().toSeconds() + " s: " + lastUnavailable.getMessage(), e);
+        }
+        if (de.code() != DroverException.Code.UNAVAILABLE || closed || System.nanoTime() >= deadline) {
+          throw de;
+        }
+        lastUnavailable = de;
+        log.debug("trigger failed ({}); retrying", de.getMessage());
+        sleepQuietly(Math.min(backoff.next(), Math.max(1, (deadline - System.nanoTime()) / 1_000_000)));
+      }
     }
   }
 

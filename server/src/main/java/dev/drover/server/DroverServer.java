@@ -72,7 +72,7 @@ public final class DroverServer implements AutoCloseable {
                 description = t.jdbcUrl().replaceFirst("^jdbc:", "");
             }
             engine = new Engine(db, new EngineSettings(config.leaseTimeout(), config.effectiveHeartbeat(),
-                    config.retention(), Duration.ofMillis(200))).start();
+                    config.retention(), Duration.ofMillis(200), config.maxPayloadBytes())).start();
             grpc = new GrpcTransport(engine, config.bindAddress(), config.grpcPort(), token).start();
             HttpTransport http = new HttpTransport(engine, config.bindAddress(), config.httpPort(), token).start();
             return new DroverServer(config, embedded, db, engine, grpc, http, token, description);
@@ -123,11 +123,19 @@ public final class DroverServer implements AutoCloseable {
     public String databaseDescription() { return databaseDescription; }
     public java.util.Map<String, String> databaseSettings() { return db.settings(); }
 
+    /**
+     * Graceful stop: no new HTTP requests or gRPC calls; the engine finishes the triggers it accepted, stops
+     * dispatching and closes the workers' streams (they reconnect to another replica, keeping their
+     * in-flight steps, whose reports any replica accepts); gRPC then waits briefly for calls in
+     * progress; the database goes last. Duties held through database locks pass to other replicas
+     * as soon as this one's transactions end.
+     */
     @Override
     public void close() {
         http.close();
-        grpc.close();
+        grpc.stopAccepting();
         engine.close();
+        grpc.close();
         db.close();
         if (embedded != null) {
             try {

@@ -82,6 +82,19 @@ class BadInputTest {
     }
 
     @Test
+    void an_input_over_the_payload_limit_is_rejected_naming_the_limit() {
+        int before = runCount();
+        String big = "{\"blob\":\"" + "x".repeat(4 * 1024 * 1024 + 10) + "\"}";
+        assertThatThrownBy(() -> stub(TestServer.TOKEN).triggerRun(TriggerRunRequest.newBuilder()
+                .setWorkflowName(WF).setInputJson(big).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    assertThat(e.getStatus().getDescription()).startsWith("input_json:").contains("DROVER_MAX_PAYLOAD");
+                });
+        assertThat(runCount()).isEqualTo(before);
+    }
+
+    @Test
     void missing_and_wrong_tokens_are_unauthenticated() {
         int before = runCount();
         TriggerRunRequest req = TriggerRunRequest.newBuilder().setWorkflowName(WF).build();

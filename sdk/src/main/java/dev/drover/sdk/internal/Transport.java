@@ -35,9 +35,28 @@ public final class Transport implements AutoCloseable {
    * @param callTimeout deadline of unary calls
    */
   public Transport(String address, String token, Duration callTimeout) {
-    this.target = stripScheme(address);
+    this(java.util.List.of(address), token, callTimeout);
+  }
+
+  /**
+   * @param addresses one or more {@code host:port}; with several, calls are spread over them and a
+   *     dead server is skipped (its in-flight calls fail with UNAVAILABLE and are retried by the caller)
+   */
+  public Transport(java.util.List<String> addresses, String token, Duration callTimeout) {
+    java.util.List<String> stripped = addresses.stream().map(Transport::stripScheme).toList();
+    this.target = String.join(",", stripped);
     this.callTimeout = callTimeout;
-    this.managed = NettyChannelBuilder.forTarget(target).usePlaintext().build();
+    if (stripped.size() == 1) {
+      this.managed = NettyChannelBuilder.forTarget(stripped.get(0)).usePlaintext().build();
+    } else {
+      io.grpc.NameResolverRegistry registry = new io.grpc.NameResolverRegistry();
+      registry.register(new StaticAddresses(stripped));
+      this.managed = NettyChannelBuilder.forTarget(StaticAddresses.SCHEME + ":///servers")
+          .nameResolverFactory(registry.asFactory())
+          .defaultLoadBalancingPolicy("round_robin")
+          .usePlaintext()
+          .build();
+    }
     if (token != null && !token.isBlank()) {
       Metadata headers = new Metadata();
       headers.put(AUTHORIZATION, "Bearer " + token.trim());

@@ -191,6 +191,14 @@ public final class WorkerRuntime {
   // One is best measured on 2 cores (burn-down 15k/s with 1, 12k/s with 3: more calls in flight
   // only add contention); the loop supports more for machines with cores to spare.
   private static final int REPORTERS = 1;
+  /** Finished attempts whose terminal report is not acknowledged yet: task id → attempt. */
+  private final java.util.concurrent.ConcurrentHashMap<Long, Integer> unreported = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private void forgetReported(List<StepEvent> sent) {
+    for (StepEvent e : sent) {
+      unreported.remove(e.getTaskId(), e.getAttempt());
+    }
+  }
   private final List<Thread> reporters = new ArrayList<>();
 
   /** Creates a runtime; nothing happens until {@link #start()}. */
@@ -434,6 +442,11 @@ public final class WorkerRuntime {
     }
   }
 
+  /**
+   * Everything this worker holds: running attempts (with their slots) and finished ones whose report
+   * the server has not acknowledged yet (slot cost 0). A reconnecting worker sends this list; the
+   * server puts back in the queue any other step it had sent, which was lost on the way.
+   */
   private List<AttemptRef> inFlightRefs() {
     List<AttemptRef> refs = new ArrayList<>();
     for (Attempt a : inFlight.values()) {
@@ -443,6 +456,11 @@ public final class WorkerRuntime {
               .setAttempt(a.attempt())
               .setSlotCost(a.slotCost)
               .build());
+    }
+    for (var e : unreported.entrySet()) {
+      if (!inFlight.containsKey(e.getKey())) {
+        refs.add(AttemptRef.newBuilder().setTaskId(e.getKey()).setAttempt(e.getValue()).setSlotCost(0).build());
+      }
     }
     return refs;
   }
@@ -716,6 +734,7 @@ public final class WorkerRuntime {
     if (!a.finished.compareAndSet(false, true)) {
       return;
     }
+    unreported.put(a.taskId(), a.attempt());
     enqueue(terminal);
     inFlight.remove(a.taskId(), a);
     ScheduledFuture<?> f = a.timeout;
@@ -792,6 +811,7 @@ public final class WorkerRuntime {
           if (failures > 0) {
             log.info("worker '{}' delivered step reports again after {} failed attempt(s)", config.name(), failures);
           }
+          forgetReported(pending);
           pending.clear();
           backoff.reset();
           failures = 0;
@@ -799,7 +819,8 @@ public final class WorkerRuntime {
           if (e.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) {
             // Retrying a batch the server deems malformed would loop forever.
             log.error("server rejected {} step event(s) as invalid, dropping them: {}", pending.size(), describe(e));
-            pending.clear();
+            forgetReported(pending);
+          pending.clear();
             continue;
           }
           failures++;

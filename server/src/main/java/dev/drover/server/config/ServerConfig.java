@@ -23,10 +23,12 @@ import java.util.Map;
  * @param dbPoolSize       DROVER_DB_POOL_SIZE
  * @param embeddedPgPort   DROVER_EMBEDDED_PG_PORT (0 = pick a free port)
  * @param embeddedPgSettings DROVER_EMBEDDED_PG_SETTINGS: extra postgresql.conf settings, "name=value,name=value"
+ * @param maxPayloadBytes  DROVER_MAX_PAYLOAD: the largest run input or step output accepted (default 4 MiB)
  */
 public record ServerConfig(Path dataDir, String databaseUrl, int httpPort, int grpcPort, String bindAddress,
                            String token, Duration leaseTimeout, Duration heartbeatInterval, Duration retention,
-                           int dbPoolSize, int embeddedPgPort, Map<String, String> embeddedPgSettings) {
+                           int dbPoolSize, int embeddedPgPort, Map<String, String> embeddedPgSettings,
+                           int maxPayloadBytes) {
 
     public static final int DEFAULT_HTTP_PORT = 7070;
     public static final int DEFAULT_GRPC_PORT = 7077;
@@ -49,6 +51,9 @@ public record ServerConfig(Path dataDir, String databaseUrl, int httpPort, int g
         if (heartbeatInterval.compareTo(leaseTimeout) >= 0) {
             throw new ConfigException("DROVER_HEARTBEAT_INTERVAL: must be shorter than DROVER_LEASE_TIMEOUT ("
                     + heartbeatInterval + " >= " + leaseTimeout + ")");
+        }
+        if (maxPayloadBytes < 1024 || maxPayloadBytes > 32 * 1024 * 1024) {
+            throw new ConfigException("DROVER_MAX_PAYLOAD: must be between 1024 and 33554432 bytes, got " + maxPayloadBytes);
         }
         if (dbPoolSize < 2 || dbPoolSize > 500) {
             throw new ConfigException("DROVER_DB_POOL_SIZE: must be between 2 and 500, got " + dbPoolSize);
@@ -79,7 +84,8 @@ public record ServerConfig(Path dataDir, String databaseUrl, int httpPort, int g
                 duration("DROVER_RETENTION", pick(null, env.get("DROVER_RETENTION"), "30d")),
                 intSetting("DROVER_DB_POOL_SIZE", pick(null, env.get("DROVER_DB_POOL_SIZE"), "24")),
                 intSetting("DROVER_EMBEDDED_PG_PORT", pick(null, env.get("DROVER_EMBEDDED_PG_PORT"), "0")),
-                pgSettings(pick(null, env.get("DROVER_EMBEDDED_PG_SETTINGS"), "")));
+                pgSettings(pick(null, env.get("DROVER_EMBEDDED_PG_SETTINGS"), "")),
+                intSetting("DROVER_MAX_PAYLOAD", pick(null, env.get("DROVER_MAX_PAYLOAD"), "" + 4 * 1024 * 1024)));
     }
 
     private static Map<String, String> pgSettings(String value) {

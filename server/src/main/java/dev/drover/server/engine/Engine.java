@@ -52,6 +52,34 @@ public final class Engine implements AutoCloseable {
         registry.onCapacity(dispatcher::wake);
     }
 
+    private dev.drover.server.store.Notifications notifications;
+    private final java.util.concurrent.atomic.AtomicBoolean workToAnnounce = new java.util.concurrent.atomic.AtomicBoolean();
+    static final String WORK_CHANNEL = "drover_work";
+    static final String STOP_CHANNEL = "drover_stop";
+
+    /** Another replica queued work, or asks the replica holding a worker's stream to stop an attempt. */
+    private void onNotification(String channel, String payload) {
+        if (WORK_CHANNEL.equals(channel)) {
+            dispatcher.wake();
+        } else if (STOP_CHANNEL.equals(channel)) {
+            String[] p = payload.split(":", 4);
+            if (p.length == 4) {
+                registry.stop(java.util.UUID.fromString(p[0]), Long.parseLong(p[1]), Integer.parseInt(p[2]), p[3]);
+            }
+        }
+    }
+
+    /** At most one "new work" notification per tick, however many transactions queued work. */
+    private void announceWork() {
+        if (workToAnnounce.getAndSet(false)) {
+            try {
+                db.notify(WORK_CHANNEL, "");
+            } catch (RuntimeException e) {
+                log.debug("Could not announce work: {}", e.toString());
+            }
+        }
+    }
+
     public Engine start() {
         int graced = db.inTx(tx -> new TaskQueries().graceWorkersWithLeases(tx));
         if (graced > 0) log.info("Gave {} workers with running steps a fresh lease of {} to reconnect", graced, settings.leaseTimeout());
@@ -63,6 +91,8 @@ public final class Engine implements AutoCloseable {
         }
         timers.scheduleWithFixedDelay(this::safeMaintenance, 200, 250, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(this::safeWatch, 250, 250, TimeUnit.MILLISECONDS);
+        timers.scheduleWithFixedDelay(this::announceWork, 20, 20, TimeUnit.MILLISECONDS);
+        notifications = db.listen(java.util.List.of(WORK_CHANNEL, STOP_CHANNEL), this::onNotification);
         return this;
     }
 
@@ -87,9 +117,20 @@ public final class Engine implements AutoCloseable {
         if (!fx.finishedRuns.isEmpty()) watcher.finished(fx.finishedRuns);
         for (int i = 0; i < fx.stopOnWorkers.size(); i++) {
             TaskRow t = fx.stopOnWorkers.get(i);
-            registry.stop(t.workerId(), t.id(), t.attempt(), fx.stopReasons.get(i));
+            String reason = fx.stopReasons.get(i);
+            if (!registry.stop(t.workerId(), t.id(), t.attempt(), reason)) {
+                // The worker's stream is held by another replica: ask it to pass the cancel on.
+                try {
+                    db.notify(STOP_CHANNEL, t.workerId() + ":" + t.id() + ":" + t.attempt() + ":" + reason);
+                } catch (RuntimeException e) {
+                    log.debug("Could not forward a cancel: {}", e.toString());
+                }
+            }
         }
-        if (fx.workQueued) dispatcher.wake();
+        if (fx.workQueued) {
+            dispatcher.wake();
+            workToAnnounce.set(true);
+        }
     }
 
     public Runs runs() { return runs; }
@@ -102,6 +143,7 @@ public final class Engine implements AutoCloseable {
 
     @Override
     public void close() {
+        if (notifications != null) notifications.close();
         runs.stop();
         dispatcher.stop();
         timers.shutdownNow();

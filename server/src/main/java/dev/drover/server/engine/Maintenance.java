@@ -61,6 +61,8 @@ final class Maintenance {
                       java.util.function.Function<TaskRow, RunProgress.Failure> why, String stopReason) {
         Effects fx = db.inTx(tx -> {
             Effects e = new Effects();
+            // One replica at a time sweeps (the others' attempts skip this round).
+            if (!tx.tryExclusive("drover-maintenance")) return e;
             for (TaskRow t : find.apply(tx, BATCH)) {
                 if (stopReason != null) e.stop(t, stopReason);
                 progress.failed(tx, t, why.apply(t), e);

@@ -117,11 +117,23 @@ public final class Runs {
         return p.result();
     }
 
+    /** Rejects a payload over the limit with a message naming the field and the setting. */
+    static void checkSize(String field, String json, int maxBytes) {
+        // Cheap first: a string of n chars has between n and 3n UTF-8 bytes.
+        if (json.length() * 3L <= maxBytes) return;
+        int bytes = json.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > maxBytes) {
+            throw EngineException.invalid(field + ": " + bytes + " bytes, more than the limit of " + maxBytes
+                    + " (DROVER_MAX_PAYLOAD)");
+        }
+    }
+
     private Pending prepare(TriggerCommand cmd) {
         if (cmd.workflowName() == null || cmd.workflowName().isBlank()) {
             throw EngineException.invalid("workflow_name: must not be empty");
         }
         String input = cmd.inputJson() == null || cmd.inputJson().isBlank() ? "{}" : cmd.inputJson();
+        checkSize("input_json", input, settings.maxPayloadBytes());
         String problem = JsonText.problem(input);
         if (problem != null) throw EngineException.invalid("input_json: not valid JSON: " + problem);
         if (cmd.idempotencyKey() != null && cmd.idempotencyKey().length() > 512) {
@@ -131,12 +143,14 @@ public final class Runs {
         String metadata;
         try {
             metadata = cmd.metadata() == null || cmd.metadata().isEmpty() ? "{}" : JSON.writeValueAsString(cmd.metadata());
+            if (metadata.length() > 64 * 1024) throw EngineException.invalid("metadata: more than 64 KiB");
         } catch (JsonProcessingException e) {
             throw EngineException.invalid("metadata: " + e.getOriginalMessage());
         }
         Dag dag = catalog.resolve(cmd.tenantId(), cmd.workflowName(), cmd.version());
         String key = cmd.idempotencyKey() == null || cmd.idempotencyKey().isEmpty() ? null : cmd.idempotencyKey();
-        NewRun run = new NewRun(Ids.newRunId(), cmd.tenantId(), dag.name(), dag.version(), input, metadata,
+        UUID id = cmd.runId() == null || cmd.runId().isEmpty() ? Ids.newRunId() : Ids.parse("run_id", cmd.runId());
+        NewRun run = new NewRun(id, cmd.tenantId(), dag.name(), dag.version(), input, metadata,
                 cmd.priority(), key, dag.size(), false);
         return new Pending(run, dag, cmd.metadata() == null ? Map.of() : cmd.metadata(), new CompletableFuture<>());
     }

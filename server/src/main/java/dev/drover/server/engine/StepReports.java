@@ -53,7 +53,9 @@ public final class StepReports {
                 case COMPLETED -> {
                     String out = e.getCompleted().getOutputJson();
                     if (out.isEmpty()) out = "null";
-                    if (validJson(out)) {
+                    if (tooLarge(out)) {
+                        failedIdx.add(i); // a non-retryable failure, below
+                    } else if (validJson(out)) {
                         outputs.put(i, out);
                         completedIdx.add(i);
                     } else {
@@ -109,8 +111,22 @@ public final class StepReports {
         return out;
     }
 
-    private static RunProgress.Failure failure(StepEvent e) {
+    private boolean tooLarge(String json) {
+        try {
+            Runs.checkSize("output_json", json, engine.settings().maxPayloadBytes());
+            return false;
+        } catch (EngineException e) {
+            return true;
+        }
+    }
+
+    private RunProgress.Failure failure(StepEvent e) {
         if (e.getKindCase() == StepEvent.KindCase.COMPLETED) {
+            String out = e.getCompleted().getOutputJson();
+            if (tooLarge(out)) {
+                return new RunProgress.Failure("failed", "the step's output is larger than the limit of "
+                        + engine.settings().maxPayloadBytes() + " bytes (DROVER_MAX_PAYLOAD)", "OutputTooLarge", null, true);
+            }
             return new RunProgress.Failure("failed", "the step's output is not valid JSON", "InvalidOutput", null, true);
         }
         StepFailed f = e.getFailed();

@@ -25,5 +25,10 @@ public final class Views {
      * A request to start a run. {@code inputJson} null or empty means {}; {@code version} empty means latest.
      */
     public record TriggerCommand(String tenantId, String workflowName, String version, String inputJson,
-                                 Map<String, String> metadata, String idempotencyKey, int priority) {}
+                                 Map<String, String> metadata, String idempotencyKey, int priority, String runId) {
+        public TriggerCommand(String tenantId, String workflowName, String version, String inputJson,
+                              Map<String, String> metadata, String idempotencyKey, int priority) {
+            this(tenantId, workflowName, version, inputJson, metadata, idempotencyKey, priority, null);
+        }
+    }
 }

@@ -29,6 +29,8 @@ public final class WorkerRegistry {
     private final EngineSettings settings;
     private final WorkerQueries workers = new WorkerQueries();
     private final Map<UUID, Registration> registrations = new ConcurrentHashMap<>();
+    private final dev.drover.server.store.TaskQueries tasks = new dev.drover.server.store.TaskQueries();
+    private volatile boolean closed;
     private final Map<UUID, WorkerSession> sessions = new ConcurrentHashMap<>();
     private volatile Runnable onCapacity = () -> { };
     private final Backlog backlog;
@@ -55,6 +57,7 @@ public final class WorkerRegistry {
 
     public Registered register(String tenantId, String name, List<WorkflowDefinition> workflows, int slots,
                                Map<String, String> labels, String previousWorkerId, String sdk) {
+        if (closed) throw new EngineException(EngineException.Kind.UNAVAILABLE, "server is shutting down");
         if (name == null || name.isBlank()) throw EngineException.invalid("worker_name: must not be empty");
         if (slots < 1 || slots > 100_000) throw EngineException.invalid("slots: must be between 1 and 100000, got " + slots);
         if (workflows.isEmpty()) throw EngineException.invalid("workflows: a worker must register at least one workflow");
@@ -85,13 +88,21 @@ public final class WorkerRegistry {
     /** Opens the assignment stream of a registered worker; a previous stream of the same worker is closed. */
     public void attach(String workerIdText, WorkerConnection connection, List<InFlight> inFlight) {
         UUID id = Ids.parse("worker_id", workerIdText);
+        if (closed) throw new EngineException(EngineException.Kind.UNAVAILABLE, "server is shutting down");
         Registration r = registrations.get(id);
         if (r == null) {
-            throw new EngineException(EngineException.Kind.FAILED_PRECONDITION,
-                    "worker_id: worker " + id + " is not registered with this server; call Register first");
+            // Registered through another replica: the database knows it.
+            r = db.inTx(tx -> workers.get(tx, id)).map(w -> new Registration(w.id(), w.tenantId(), w.name(), w.actions(), w.slots()))
+                    .orElseThrow(() -> new EngineException(EngineException.Kind.FAILED_PRECONDITION,
+                            "worker_id: worker " + id + " is not registered; call Register first"));
+            registrations.put(id, r);
         }
+        Long[] held = inFlight.stream().map(InFlight::taskId).toArray(Long[]::new);
+        int released = db.inTx(tx -> tasks.releaseNotHeld(tx, id, held));
+        if (released > 0) log.info("Worker '{}' ({}) did not have {} step(s) sent to it; they are queued again", r.name(), id, released);
         WorkerSession s = new WorkerSession(id, r.tenantId(), r.name(), r.actions(), r.slots(), connection);
-        for (InFlight f : inFlight) s.occupy(f.taskId(), Math.max(1, f.slotCost()));
+        // Cost 0: finished on the worker, report not yet through; it holds no slot.
+        for (InFlight f : inFlight) if (f.slotCost() > 0) s.occupy(f.taskId(), f.slotCost());
         // Work may be waiting that this server has not seen (queued before a restart, or by a replica).
         for (String action : r.actions()) backlog.mark(r.tenantId(), action);
         WorkerSession old = sessions.put(id, s);
@@ -119,7 +130,7 @@ public final class WorkerRegistry {
     /** Keeps the worker's leases; false when the worker is unknown and must register again. */
     public boolean heartbeat(String workerIdText) {
         UUID id = Ids.parse("worker_id", workerIdText);
-        return db.inTx(tx -> workers.heartbeat(tx, id)) && registrations.containsKey(id);
+        return db.inTx(tx -> workers.heartbeat(tx, id));
     }
 
     /** The worker finished with an attempt (reported it), so its slots are free again. */
@@ -132,12 +143,13 @@ public final class WorkerRegistry {
         onCapacity.run();
     }
 
-    /** Asks the worker holding an attempt to stop it, if that worker is connected here. */
-    void stop(UUID workerId, long taskId, int attempt, String reason) {
+    /** Asks the worker holding an attempt to stop it; false when that worker is not connected here. */
+    boolean stop(UUID workerId, long taskId, int attempt, String reason) {
         WorkerSession s = sessions.get(workerId);
-        if (s == null) return;
+        if (s == null) return false;
         s.connection.send(Assignment.newBuilder()
                 .setCancel(CancelStep.newBuilder().setTaskId(taskId).setAttempt(attempt).setReason(reason)).build());
+        return true;
     }
 
     /** A connected worker that runs {@code action} and had {@code cost} free slots, now reserved; or null. */
@@ -162,6 +174,7 @@ public final class WorkerRegistry {
     }
 
     void closeAll() {
+        closed = true;
         for (WorkerSession s : new ArrayList<>(sessions.values())) {
             s.open = false;
             s.connection.close();

@@ -53,7 +53,7 @@ public final class RunQueries {
                             ?::boolean[])
                      AS u(id, tenant, name, version, input, meta, prio, key, pending, started)
                 ORDER BY u.key NULLS LAST -- concurrent groups take key locks in one order: no deadlock
-                ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                ON CONFLICT DO NOTHING -- an existing idempotency key, or a client-chosen id sent again
                 RETURNING id""",
                 ps -> {
                     ps.setArray(1, tx.array("uuid", ids));
@@ -76,8 +76,11 @@ public final class RunQueries {
                 continue;
             }
             if (existing == null) existing = byIdempotencyKey(tx, runs);
-            UUID id = existing.get(r.tenantId() + "\u0000" + r.idempotencyKey());
-            if (id == null) throw new StoreException("run " + r.id() + " was neither inserted nor found by its key", null, true);
+            UUID id = r.idempotencyKey() == null ? null : existing.get(r.tenantId() + "\u0000" + r.idempotencyKey());
+            if (id == null && get(tx, r.tenantId(), r.id()).isPresent()) id = r.id(); // the same id sent again
+            if (id == null) {
+                throw new StoreException("run " + r.id() + " conflicts with an existing run of another tenant", null, false);
+            }
             out.add(new InsertedRun(id, false));
         }
         return out;

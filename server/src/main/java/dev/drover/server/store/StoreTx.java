@@ -64,6 +64,15 @@ public final class StoreTx {
         return out;
     }
 
+    /**
+     * Takes a transaction-scoped advisory lock if no other transaction holds it: the way replicas agree
+     * that exactly one of them does a duty at a time (released at commit, or when a replica dies).
+     */
+    public boolean tryExclusive(String duty) {
+        return query("SELECT pg_try_advisory_xact_lock(hashtext(?))", ps -> ps.setString(1, duty),
+                rs -> rs.getBoolean(1)).get(0);
+    }
+
     /** The database clock: every decision several processes must agree on uses it. */
     public java.time.Instant now() {
         return query("SELECT now()", ps -> { }, rs -> rs.getTimestamp(1).toInstant()).get(0);

@@ -160,6 +160,23 @@ public final class TaskQueries {
                 }, TaskQueries::row).stream().findFirst();
     }
 
+    /**
+     * When a worker (re)opens its stream it says which attempts it holds; any other task leased to it
+     * was lost on the way (sent on a stream that broke). Those go back to the queue at once instead of
+     * waiting for a lease that the live worker would keep renewing forever. The attempt number is
+     * kept, so the next claim gets a new fencing token.
+     */
+    public int releaseNotHeld(StoreTx tx, UUID workerId, Long[] heldTaskIds) {
+        return tx.update("""
+                UPDATE drover_task SET state = 'queued', worker_id = NULL, lease_expires_at = NULL,
+                       execution_deadline = NULL, available_at = now()
+                 WHERE worker_id = ? AND state = 'leased' AND NOT (id = ANY(?))""",
+                ps -> {
+                    ps.setObject(1, workerId);
+                    ps.setArray(2, tx.array("bigint", heldTaskIds));
+                });
+    }
+
     /** Back to the queue after a failed attempt, available again after the backoff. */
     public void requeue(StoreTx tx, long id, long delayMs) {
         tx.update("""

@@ -23,6 +23,16 @@ public final class WorkerQueries {
                 });
     }
 
+    /** A registered worker as stored (so any replica can accept its stream). */
+    public record WorkerRow(UUID id, String tenantId, String name, int slots, String[] actions) {}
+
+    public java.util.Optional<WorkerRow> get(StoreTx tx, UUID id) {
+        return tx.query("SELECT id, tenant_id, name, slots, actions FROM drover_worker WHERE id = ?",
+                ps -> ps.setObject(1, id),
+                rs -> new WorkerRow(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3), rs.getInt(4),
+                        (String[]) rs.getArray(5).getArray())).stream().findFirst();
+    }
+
     /** Records a heartbeat; false when the worker is unknown (never registered or pruned). */
     public boolean heartbeat(StoreTx tx, UUID id) {
         return tx.update("UPDATE drover_worker SET last_heartbeat_at = now() WHERE id = ?", ps -> ps.setObject(1, id)) == 1;

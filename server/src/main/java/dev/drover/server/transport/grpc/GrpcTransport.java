@@ -37,6 +37,11 @@ public final class GrpcTransport implements AutoCloseable {
         return server.getPort();
     }
 
+    /** Refuses new calls (clients and workers move to another replica); calls in progress go on. */
+    public void stopAccepting() {
+        server.shutdown();
+    }
+
     @Override
     public void close() {
         server.shutdown();

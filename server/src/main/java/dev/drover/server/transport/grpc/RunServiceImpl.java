@@ -43,7 +43,7 @@ final class RunServiceImpl extends RunServiceGrpc.RunServiceImplBase {
             }
             TriggerResult r = engine.runs().trigger(new TriggerCommand(tenant(), req.getWorkflowName(),
                     req.getWorkflowVersion(), req.getInputJson(), req.getMetadataMap(), req.getIdempotencyKey(),
-                    req.getPriority()));
+                    req.getPriority(), req.getRunId()));
             return TriggerRunResponse.newBuilder().setRunId(r.runId()).setCreated(r.created()).build();
         });
     }
@@ -62,7 +62,7 @@ final class RunServiceImpl extends RunServiceGrpc.RunServiceImplBase {
                     throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "runs[" + i + "].parent_run_id: child runs are not supported yet");
                 }
                 cmds.add(new TriggerCommand(tenant(), r.getWorkflowName(), r.getWorkflowVersion(), r.getInputJson(),
-                        r.getMetadataMap(), r.getIdempotencyKey(), r.getPriority()));
+                        r.getMetadataMap(), r.getIdempotencyKey(), r.getPriority(), r.getRunId()));
             }
             TriggerRunsResponse.Builder b = TriggerRunsResponse.newBuilder();
             for (TriggerResult t : engine.runs().triggerAll(cmds)) {

@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * GET  /healthz                      200 when the process is up (no auth)
  * GET  /readyz                       200 when the database answers, else 503 (no auth)
- * POST /api/v1/runs                  {"workflow": "...", "input": {...}, "metadata": {...}, "idempotencyKey": "..."}
+ * POST /api/v1/runs                  {"workflow": "...", "input": {...}, "metadata": {...}, "idempotencyKey": "...", "runId": "<uuid, optional: makes retries safe>"}
  * GET  /api/v1/runs?workflow=&status=&limit=&before=
  * GET  /api/v1/runs/{id}             the run with its steps and failed attempts
  * GET  /api/v1/runs/{id}/await?timeoutMs=
@@ -182,7 +182,7 @@ public final class HttpTransport implements AutoCloseable {
         JsonNode prio = body.get("priority");
         if (prio != null && !prio.isNull() && !prio.isInt()) throw new HttpError(400, "priority: expected an integer 0-4");
         return new TriggerCommand(tenant, wf.asText(), text(body.get("version")), input == null ? "{}" : input.toString(),
-                metadata, text(key), prio == null ? 0 : prio.asInt());
+                metadata, text(key), prio == null ? 0 : prio.asInt(), text(body.get("runId")));
     }
 
     private static String text(JsonNode n) {
