@@ -47,7 +47,9 @@ final class Maintenance {
             acted += sweep(tasks::pastScheduleDeadline, t -> new RunProgress.Failure("failed",
                     "schedule-to-start timeout: no worker started the step in time", "ScheduleToStartTimeout", null, true), null);
             long now = System.nanoTime();
-            if (now - lastPrune > 60_000_000_000L || lastPrune == 0) {
+            // Every minute, or more often when the retention itself is short.
+            long every = Math.min(60_000_000_000L, Math.max(1_000_000_000L, settings.retention().toNanos() / 2));
+            if (now - lastPrune > every || lastPrune == 0) {
                 lastPrune = now;
                 prune();
             }
