@@ -29,12 +29,23 @@ public final class Dag {
     /** Validates and indexes; every problem is reported with the field that holds it. */
     public static Dag of(WorkflowDefinition def) {
         if (def.getName().isBlank()) throw EngineException.invalid("workflow.name: must not be empty");
+        Text.check("workflow.name", def.getName());
+        Text.check("workflow.version", def.getVersion());
+        if (def.getVersion().length() > 200) throw EngineException.invalid("workflow.version: at most 200 characters");
         if (def.getName().length() > 200) throw EngineException.invalid("workflow.name: at most 200 characters");
         if (def.getVersion().isBlank()) throw EngineException.invalid("workflow.version: must not be empty (workflow '" + def.getName() + "')");
         if (def.getStepsCount() == 0) throw EngineException.invalid("workflow.steps: workflow '" + def.getName() + "' has no steps");
         Dag dag = new Dag(def);
         for (StepDefinition s : def.getStepsList()) {
             if (s.getName().isBlank()) throw EngineException.invalid("workflow.steps.name: empty step name in '" + def.getName() + "'");
+            Text.check("workflow.steps.name", s.getName());
+            if (s.getName().length() > 200) throw EngineException.invalid("workflow.steps.name: at most 200 characters");
+            double mult = s.getRetry().getBackoffMultiplier();
+            if (Double.isNaN(mult) || Double.isInfinite(mult) || mult < 0 || s.getRetry().getInitialBackoffMs() < 0
+                    || s.getRetry().getMaxBackoffMs() < 0) {
+                throw EngineException.invalid("workflow.steps.retry: backoffs must be finite and not negative (step '"
+                        + Text.clip(s.getName(), 80) + "')");
+            }
             if (s.getName().contains("/")) throw EngineException.invalid("workflow.steps.name: '" + s.getName() + "' must not contain '/'");
             if (dag.steps.put(s.getName(), s) != null) {
                 throw EngineException.invalid("workflow.steps.name: duplicate step '" + s.getName() + "' in '" + def.getName() + "'");

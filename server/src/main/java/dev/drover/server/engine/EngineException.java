@@ -26,7 +26,13 @@ public final class EngineException extends RuntimeException {
      */
     public static RuntimeException classify(RuntimeException e) {
         if (e instanceof dev.drover.server.store.StoreException se) {
-            return new EngineException(Kind.UNAVAILABLE, "database unavailable, retry later: " + se.getMessage(), se);
+            if (se.isDataException()) {
+                // The database refused a value (class 22): the request's fault, and retrying cannot help.
+                return new EngineException(Kind.INVALID_ARGUMENT, "a value was refused by the database: "
+                        + Text.clip(se.getMessage(), 300), se);
+            }
+            return new EngineException(Kind.UNAVAILABLE, "database unavailable, retry later: "
+                    + Text.clip(se.getMessage(), 300), se);
         }
         return e;
     }

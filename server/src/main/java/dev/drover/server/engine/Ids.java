@@ -25,7 +25,7 @@ final class Ids {
         try {
             return UUID.fromString(value);
         } catch (IllegalArgumentException | NullPointerException e) {
-            throw EngineException.invalid(field + ": not a valid id: '" + value + "'");
+            throw EngineException.invalid(field + ": not a valid id: '" + Text.clip(value, 80) + "'");
         }
     }
 }

@@ -4,13 +4,19 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
+import java.math.BigDecimal;
 
 /**
- * Checks that text is one well-formed JSON value without building a tree: the database stores it
- * as jsonb and would reject a malformed value only by failing the whole batch's transaction.
+ * Checks that text is one JSON value that PostgreSQL's jsonb will also accept, without building a
+ * tree. jsonb is stricter than JSON: no NUL character (not even escaped as \u0000), no unpaired
+ * surrogates, numbers within numeric's range. A value that passed JSON parsing but failed in the
+ * database would fail its whole transaction — and every other trigger group-committed with it.
  */
-final class JsonText {
+public final class JsonText {
     private static final JsonFactory FACTORY = new JsonFactory();
+    // PostgreSQL numeric: up to 131072 digits before the decimal point, 16383 after.
+    private static final int MAX_INT_DIGITS = 131_072;
+    private static final int MAX_FRACTION_DIGITS = 16_383;
 
     private JsonText() {}
 
@@ -18,14 +24,39 @@ final class JsonText {
         return problem(text) == null;
     }
 
-    /** Null when valid, else the parser's message. */
-    static String problem(String text) {
+    /** Null when valid, else what is wrong. */
+    public static String problem(String text) {
         try (JsonParser p = FACTORY.createParser(text)) {
-            if (p.nextToken() == null) return "empty";
-            p.skipChildren();
+            JsonToken first = p.nextToken();
+            if (first == null) return "empty";
+            int depth = 0;
+            JsonToken t = first;
+            while (true) {
+                switch (t) {
+                    case START_OBJECT, START_ARRAY -> depth++;
+                    case END_OBJECT, END_ARRAY -> depth--;
+                    case FIELD_NAME, VALUE_STRING -> {
+                        String bad = Text.problem(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+                        if (bad != null) return (t == JsonToken.FIELD_NAME ? "a key " : "a string ") + bad;
+                    }
+                    case VALUE_NUMBER_INT -> {
+                        if (p.getTextLength() > MAX_INT_DIGITS) return "a number too large for the database";
+                    }
+                    case VALUE_NUMBER_FLOAT -> {
+                        BigDecimal d = p.getDecimalValue();
+                        if (d.precision() - d.scale() > MAX_INT_DIGITS || d.scale() > MAX_FRACTION_DIGITS) {
+                            return "a number outside the database's range: " + Text.clip(p.getText(), 40);
+                        }
+                    }
+                    default -> { }
+                }
+                if (depth == 0) break;
+                t = p.nextToken();
+                if (t == null) return "unexpected end of input";
+            }
             if (p.nextToken() != null) return "more than one JSON value";
             return null;
-        } catch (IOException e) {
+        } catch (IOException | NumberFormatException e) {
             return e instanceof com.fasterxml.jackson.core.JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
         }
     }

@@ -132,6 +132,15 @@ public final class Runs {
         if (cmd.workflowName() == null || cmd.workflowName().isBlank()) {
             throw EngineException.invalid("workflow_name: must not be empty");
         }
+        Text.check("workflow_name", cmd.workflowName());
+        Text.check("workflow_version", cmd.version());
+        Text.check("idempotency_key", cmd.idempotencyKey());
+        if (cmd.metadata() != null) {
+            for (var e : cmd.metadata().entrySet()) {
+                Text.check("metadata key", e.getKey());
+                Text.check("metadata." + Text.clip(e.getKey(), 40), e.getValue());
+            }
+        }
         String input = cmd.inputJson() == null || cmd.inputJson().isBlank() ? "{}" : cmd.inputJson();
         checkSize("input_json", input, settings.maxPayloadBytes());
         String problem = JsonText.problem(input);
@@ -169,6 +178,19 @@ public final class Runs {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
+            } catch (StoreException e) {
+                if (batch.size() > 1 && !e.isTransient()) {
+                    // One bad item must not fail the others it happened to be grouped with.
+                    for (Pending p : batch) {
+                        try {
+                            engine.apply(writeGroup(List.of(p)));
+                        } catch (RuntimeException single) {
+                            p.result().completeExceptionally(single);
+                        }
+                    }
+                } else {
+                    for (Pending p : batch) p.result().completeExceptionally(e);
+                }
             } catch (RuntimeException e) {
                 for (Pending p : batch) p.result().completeExceptionally(e);
             } finally {
@@ -306,6 +328,7 @@ public final class Runs {
     }
 
     public List<RunView> list(String tenantId, String workflowName, String status, String beforeRunId, int limit) {
+        Text.check("workflow_name", workflowName);
         if (status != null && !Set.of("queued", "running", "succeeded", "failed", "cancelled").contains(status)) {
             throw EngineException.invalid("status: unknown status '" + status + "'");
         }
@@ -408,7 +431,7 @@ public final class Runs {
             if (c instanceof EngineException ee) throw ee;
             if (c instanceof StoreException se) {
                 log.warn("Trigger failed: {}", se.getMessage());
-                throw new EngineException(EngineException.Kind.UNAVAILABLE, "database unavailable: " + se.getMessage(), se);
+                throw (EngineException) EngineException.classify(se);
             }
             throw new IllegalStateException(c);
         }

@@ -16,7 +16,8 @@ import java.util.UUID;
 
 /**
  * Applies what workers report. A batch of reports is one transaction. Each terminal report is
- * fenced: it counts only if its (task, attempt) is still the current leased attempt; otherwise the
+ * fenced: it counts only if its (task, attempt) is still the current attempt, leased to the reporting
+ * worker; otherwise the
  * attempt lost its lease or its run ended, and the report is rejected (accepted=false) and changes nothing.
  */
 public final class StepReports {
@@ -82,7 +83,7 @@ public final class StepReports {
                     indexByTask.put(e.getTaskId(), completedIdx.get(k));
                 }
                 List<RunProgress.Completed> done = new ArrayList<>();
-                for (TaskRow t : tasks.deleteLeased(tx, ids, attempts)) {
+                for (TaskRow t : tasks.deleteLeased(tx, workerId, ids, attempts)) {
                     int i = indexByTask.get(t.id());
                     accepted[i] = true;
                     done.add(new RunProgress.Completed(t, outputs.get(i)));
@@ -91,7 +92,7 @@ public final class StepReports {
             }
             for (int i : failedIdx) {
                 StepEvent e = events.get(i);
-                Optional<TaskRow> t = tasks.lockLeased(tx, e.getTaskId(), e.getAttempt());
+                Optional<TaskRow> t = tasks.lockLeased(tx, workerId, e.getTaskId(), e.getAttempt());
                 if (t.isEmpty()) continue;
                 accepted[i] = true;
                 progress.failed(tx, t.get(), failure(e), effects);

@@ -59,6 +59,12 @@ public final class WorkerRegistry {
                                Map<String, String> labels, String previousWorkerId, String sdk) {
         if (closed) throw new EngineException(EngineException.Kind.UNAVAILABLE, "server is shutting down");
         if (name == null || name.isBlank()) throw EngineException.invalid("worker_name: must not be empty");
+        Text.check("worker_name", name);
+        Text.check("sdk", sdk);
+        for (var e : labels.entrySet()) {
+            Text.check("labels key", e.getKey());
+            Text.check("labels." + Text.clip(e.getKey(), 40), e.getValue());
+        }
         if (slots < 1 || slots > 100_000) throw EngineException.invalid("slots: must be between 1 and 100000, got " + slots);
         if (workflows.isEmpty()) throw EngineException.invalid("workflows: a worker must register at least one workflow");
         Set<String> actions = new LinkedHashSet<>();

@@ -43,7 +43,7 @@ public final class WorkflowCatalog {
             if (cached != null) return cached;
             Optional<WorkflowRow> row = db.inTx(tx -> queries.latest(tx, tenantId, name));
             Dag dag = parse(row.orElseThrow(() -> EngineException.notFound(
-                    "workflow_name: no workflow named '" + name + "' is registered (start a worker that registers it)")));
+                    "workflow_name: no workflow named '" + Text.clip(name, 100) + "' is registered (start a worker that registers it)")));
             latest.put(tenantId + "\u0000" + name, dag);
             byVersion.putIfAbsent(key(tenantId, name, dag.version()), dag);
             return dag;
@@ -52,7 +52,7 @@ public final class WorkflowCatalog {
         if (cached != null) return cached;
         Optional<WorkflowRow> row = db.inTx(tx -> queries.get(tx, tenantId, name, version));
         Dag dag = parse(row.orElseThrow(() -> EngineException.notFound(
-                "workflow_version: workflow '" + name + "' has no version '" + version + "'")));
+                "workflow_version: workflow '" + Text.clip(name, 100) + "' has no version '" + Text.clip(version, 100) + "'")));
         byVersion.put(key(tenantId, name, version), dag);
         return dag;
     }

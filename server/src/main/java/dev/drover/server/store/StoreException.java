@@ -12,6 +12,11 @@ public final class StoreException extends RuntimeException {
         this.transientFailure = transientFailure;
     }
 
+    /** The database refused a value (SQLSTATE class 22: bad encoding, out of range, invalid text). */
+    public boolean isDataException() {
+        return getCause() instanceof java.sql.SQLException se && se.getSQLState() != null && se.getSQLState().startsWith("22");
+    }
+
     /** A deadlock or serialization failure: the transaction can simply be run again. */
     public boolean isRetryableConflict() {
         Throwable c = getCause();

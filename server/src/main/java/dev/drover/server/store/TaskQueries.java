@@ -137,26 +137,29 @@ public final class TaskQueries {
     }
 
     /** Deletes the leased tasks whose current attempt is the one given; returns those deleted (the accepted reports). */
-    public List<TaskRow> deleteLeased(StoreTx tx, Long[] ids, Integer[] attempts) {
+    public List<TaskRow> deleteLeased(StoreTx tx, UUID workerId, Long[] ids, Integer[] attempts) {
         return tx.query("""
                 DELETE FROM drover_task t USING unnest(?::bigint[], ?::int[]) AS u(id, attempt)
-                 WHERE t.id = u.id AND t.attempt = u.attempt AND t.state = 'leased'
+                 WHERE t.id = u.id AND t.attempt = u.attempt AND t.state = 'leased' AND t.worker_id = ?
                 """ + RETURNING,
                 ps -> {
                     ps.setArray(1, tx.array("bigint", ids));
                     ps.setArray(2, tx.array("int", attempts));
+                    ps.setObject(3, workerId);
                 }, TaskQueries::row);
     }
 
-    /** Locks the task if {@code attempt} is its current leased attempt. */
-    public java.util.Optional<TaskRow> lockLeased(StoreTx tx, long id, int attempt) {
+    /** Locks the task if {@code attempt} is its current attempt, leased to {@code workerId}. */
+    public java.util.Optional<TaskRow> lockLeased(StoreTx tx, UUID workerId, long id, int attempt) {
         return tx.query("""
                 SELECT t.id, t.tenant_id, t.run_id, t.step_name, t.workflow_name, t.workflow_version, t.priority, t.state,
                        t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id
-                  FROM drover_task t WHERE t.id = ? AND t.attempt = ? AND t.state = 'leased' FOR UPDATE""",
+                  FROM drover_task t WHERE t.id = ? AND t.attempt = ? AND t.state = 'leased' AND t.worker_id = ?
+                   FOR UPDATE""",
                 ps -> {
                     ps.setLong(1, id);
                     ps.setInt(2, attempt);
+                    ps.setObject(3, workerId);
                 }, TaskQueries::row).stream().findFirst();
     }
 

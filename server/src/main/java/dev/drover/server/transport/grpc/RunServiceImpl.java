@@ -89,6 +89,9 @@ final class RunServiceImpl extends RunServiceGrpc.RunServiceImplBase {
     @Override
     public void listRuns(ListRunsRequest req, StreamObserver<ListRunsResponse> out) {
         Statuses.unary(out, () -> {
+            if (req.getStatus() == dev.drover.proto.v1.RunStatus.UNRECOGNIZED) {
+                throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "status: unknown value " + req.getStatusValue());
+            }
             ListRunsResponse.Builder b = ListRunsResponse.newBuilder();
             engine.runs().list(tenant(), req.getWorkflowName(), ProtoMapper.runStatus(req.getStatus()),
                     req.getBeforeRunId(), req.getLimit()).forEach(r -> b.addRuns(ProtoMapper.run(r)));

@@ -36,7 +36,8 @@ final class Statuses {
                 case UNAVAILABLE -> Status.UNAVAILABLE;
                 case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
             };
-            return s.withDescription(ee.getMessage()).asRuntimeException();
+            // Clipped: gRPC clients refuse status messages beyond 8 KiB of headers.
+            return s.withDescription(dev.drover.server.engine.Text.clip(ee.getMessage(), 2000)).asRuntimeException();
         }
         log.error("Unexpected failure in a gRPC call", e);
         return Status.INTERNAL.withDescription("internal error: " + e).asRuntimeException();

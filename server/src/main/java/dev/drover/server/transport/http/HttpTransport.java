@@ -46,7 +46,11 @@ import org.slf4j.LoggerFactory;
 public final class HttpTransport implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HttpTransport.class);
     private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            // A body is one JSON value: "{...} garbage" is refused, not half-read.
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            // Numbers pass through exactly (1e999999 stays itself and is refused, not turned into Infinity).
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
     private final HttpServer server;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -108,6 +112,7 @@ public final class HttpTransport implements AutoCloseable {
 
     private void route(HttpExchange ex) throws IOException {
         String method = ex.getRequestMethod();
+        if (!method.equals("POST")) drain(ex); // an unread body would reset the connection under our reply
         String path = ex.getRequestURI().getPath();
         if (path.equals("/healthz")) {
             send(ex, 200, JSON.createObjectNode().put("status", "ok"));
@@ -155,6 +160,8 @@ public final class HttpTransport implements AutoCloseable {
                     .put("status", engine.runs().get(tenant, id).status()));
         } else if (parts.length == 6 && parts[5].equals("await") && method.equals("GET")) {
             long ms = Math.min(intParam(q, "timeoutMs", 30_000), 300_000);
+            if (ms < 0) throw new HttpError(400, "timeoutMs: must not be negative");
+            if (ms == 0) ms = 30_000; // as over gRPC: 0 means the default
             send(ex, 200, runJson(engine.runs().await(tenant, id, Duration.ofMillis(ms))));
         } else {
             throw new HttpError(404, "no such endpoint: " + method + " " + path);
@@ -174,19 +181,25 @@ public final class HttpTransport implements AutoCloseable {
             if (!md.isObject()) throw new HttpError(400, "metadata: expected an object of strings");
             for (Iterator<Map.Entry<String, JsonNode>> it = md.fields(); it.hasNext(); ) {
                 var e = it.next();
-                if (!e.getValue().isValueNode()) throw new HttpError(400, "metadata." + e.getKey() + ": expected a string");
+                if (!e.getValue().isTextual()) {
+                    throw new HttpError(400, "metadata." + dev.drover.server.engine.Text.clip(e.getKey(), 40) + ": expected a string");
+                }
                 metadata.put(e.getKey(), e.getValue().asText());
             }
         }
-        JsonNode key = body.get("idempotencyKey");
         JsonNode prio = body.get("priority");
         if (prio != null && !prio.isNull() && !prio.isInt()) throw new HttpError(400, "priority: expected an integer 0-4");
-        return new TriggerCommand(tenant, wf.asText(), text(body.get("version")), input == null ? "{}" : input.toString(),
-                metadata, text(key), prio == null ? 0 : prio.asInt(), text(body.get("runId")));
+        return new TriggerCommand(tenant, wf.asText(), optText(body, "version"), input == null ? "{}" : input.toString(),
+                metadata, optText(body, "idempotencyKey"), prio == null || prio.isNull() ? 0 : prio.asInt(),
+                optText(body, "runId"));
     }
 
-    private static String text(JsonNode n) {
-        return n == null || n.isNull() ? null : n.asText();
+    /** An optional string field: absent or null means not given; any other type is refused. */
+    private static String optText(JsonNode body, String field) {
+        JsonNode n = body.get(field);
+        if (n == null || n.isNull()) return null;
+        if (!n.isTextual()) throw new HttpError(400, field + ": expected a string");
+        return n.asText();
     }
 
     private void authenticate(HttpExchange ex) {
@@ -194,6 +207,16 @@ public final class HttpTransport implements AutoCloseable {
         if (got == null) throw new HttpError(401, "missing 'Authorization: Bearer <token>' header");
         if (!MessageDigest.isEqual(expectedAuth, got.getBytes(StandardCharsets.UTF_8))) throw new HttpError(401, "invalid token");
     }
+
+    private static void drain(HttpExchange ex) throws IOException {
+        try (InputStream in = ex.getRequestBody()) {
+            long skipped = in.skip(MAX_BODY + 1L);
+            while (skipped <= MAX_BODY && in.read() != -1) skipped++;
+            if (skipped > MAX_BODY) throw new HttpError(413, "body: larger than 16 MiB");
+        }
+    }
+
+    private static final int MAX_BODY = 16 * 1024 * 1024;
 
     private static JsonNode body(HttpExchange ex) throws IOException {
         try (InputStream in = ex.getRequestBody()) {
@@ -264,7 +287,7 @@ public final class HttpTransport implements AutoCloseable {
     }
 
     private static ObjectNode error(String message) {
-        return JSON.createObjectNode().put("error", message);
+        return JSON.createObjectNode().put("error", dev.drover.server.engine.Text.clip(message, 2000));
     }
 
     private static void send(HttpExchange ex, int status, JsonNode body) throws IOException {
