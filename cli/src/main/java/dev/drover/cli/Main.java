@@ -30,6 +30,7 @@ import picocli.CommandLine.IVersionProvider;
       RunsCommand.class,
       CancelCommand.class,
       BenchCommand.class,
+      ChaosCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = {

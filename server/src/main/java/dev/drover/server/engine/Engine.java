@@ -56,11 +56,24 @@ public final class Engine implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicBoolean workToAnnounce = new java.util.concurrent.atomic.AtomicBoolean();
     static final String WORK_CHANNEL = "drover_work";
     static final String STOP_CHANNEL = "drover_stop";
+    static final String RELEASE_CHANNEL = "drover_release";
+    private final java.util.Set<java.util.UUID> releasesToAnnounce = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** A worker connected elsewhere reported here; its replica will hear about it within a tick. */
+    void announceRelease(java.util.UUID workerId) {
+        releasesToAnnounce.add(workerId);
+    }
 
     /** Another replica queued work, or asks the replica holding a worker's stream to stop an attempt. */
     private void onNotification(String channel, String payload) {
         if (WORK_CHANNEL.equals(channel)) {
             dispatcher.wake();
+        } else if (RELEASE_CHANNEL.equals(channel)) {
+            boolean freed = false;
+            for (String id : payload.split(",")) {
+                if (!id.isBlank()) freed |= registry.recount(java.util.UUID.fromString(id));
+            }
+            if (freed) dispatcher.wake();
         } else if (STOP_CHANNEL.equals(channel)) {
             String[] p = payload.split(":", 4);
             if (p.length == 4) {
@@ -71,6 +84,19 @@ public final class Engine implements AutoCloseable {
 
     /** At most one "new work" notification per tick, however many transactions queued work. */
     private void announceWork() {
+        if (!releasesToAnnounce.isEmpty()) {
+            StringBuilder ids = new StringBuilder();
+            for (java.util.Iterator<java.util.UUID> it = releasesToAnnounce.iterator(); it.hasNext() && ids.length() < 7000; ) {
+                if (ids.length() > 0) ids.append(',');
+                ids.append(it.next());
+                it.remove();
+            }
+            try {
+                db.notify(RELEASE_CHANNEL, ids.toString());
+            } catch (RuntimeException e) {
+                log.debug("Could not announce released slots: {}", e.toString());
+            }
+        }
         if (workToAnnounce.getAndSet(false)) {
             try {
                 db.notify(WORK_CHANNEL, "");
@@ -92,7 +118,8 @@ public final class Engine implements AutoCloseable {
         timers.scheduleWithFixedDelay(this::safeMaintenance, 200, 250, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(this::safeWatch, 250, 250, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(this::announceWork, 20, 20, TimeUnit.MILLISECONDS);
-        notifications = db.listen(java.util.List.of(WORK_CHANNEL, STOP_CHANNEL), this::onNotification);
+        notifications = db.listen(java.util.List.of(WORK_CHANNEL, STOP_CHANNEL, RELEASE_CHANNEL), this::onNotification);
+        timers.scheduleWithFixedDelay(this::safeRecount, 1, 1, TimeUnit.SECONDS);
         return this;
     }
 
@@ -101,6 +128,14 @@ public final class Engine implements AutoCloseable {
             maintenance.tick();
         } catch (RuntimeException e) {
             log.warn("Maintenance error: {}", e.toString());
+        }
+    }
+
+    private void safeRecount() {
+        try {
+            registry.recountAll();
+        } catch (RuntimeException e) {
+            log.debug("Slot recount skipped: {}", e.toString());
         }
     }
 

@@ -102,9 +102,12 @@ public final class StepReports {
         stats.reportBatches.increment();
         stats.reportEvents.add(n);
         stats.reportNanos.add(System.nanoTime() - t0);
+        boolean elsewhere = false;
         for (StepEvent e : events) {
-            if (e.getKindCase() != StepEvent.KindCase.STARTED) registry.release(workerId, e.getTaskId());
+            if (e.getKindCase() != StepEvent.KindCase.STARTED) elsewhere |= !registry.release(workerId, e.getTaskId());
         }
+        // The worker's stream lives on another replica: tell it to recount the worker's slots.
+        if (elsewhere) engine.announceRelease(workerId);
         engine.apply(fx);
         registry.wakeIfCapacity();
         List<Boolean> out = new ArrayList<>(n);

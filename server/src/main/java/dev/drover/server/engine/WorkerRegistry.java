@@ -139,10 +139,31 @@ public final class WorkerRegistry {
         return db.inTx(tx -> workers.heartbeat(tx, id));
     }
 
-    /** The worker finished with an attempt (reported it), so its slots are free again. */
-    void release(UUID workerId, long taskId) {
+    /**
+     * The worker finished with an attempt (reported it), so its slots are free again. False when the
+     * worker's stream is held by another replica, which must then recount (see {@link #recount}).
+     */
+    boolean release(UUID workerId, long taskId) {
         WorkerSession s = sessions.get(workerId);
-        if (s != null) s.release(taskId);
+        if (s == null) return false;
+        s.release(taskId);
+        return true;
+    }
+
+    /** Rebuilds a connected worker's used slots from the database; true when slots were freed. */
+    boolean recount(UUID workerId) {
+        WorkerSession s = sessions.get(workerId);
+        if (s == null) return false;
+        long started = System.nanoTime();
+        java.util.Set<Long> leased = db.inTx(tx -> tasks.leasedTo(tx, workerId));
+        return s.forgetAllBut(leased, started) > 0;
+    }
+
+    /** The safety net: recount every worker connected here. */
+    void recountAll() {
+        boolean freed = false;
+        for (UUID id : new ArrayList<>(sessions.keySet())) freed |= recount(id);
+        if (freed) onCapacity.run();
     }
 
     void wakeIfCapacity() {

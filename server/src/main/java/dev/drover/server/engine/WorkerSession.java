@@ -17,7 +17,10 @@ final class WorkerSession {
     final String[] actions;
     final int slots;
     final WorkerConnection connection;
-    private final Map<Long, Integer> inFlight = new ConcurrentHashMap<>();
+    /** Slot cost and the moment it was bound, per task held. */
+    private record Held(int cost, long boundAtNanos) {}
+
+    private final Map<Long, Held> inFlight = new ConcurrentHashMap<>();
     private final AtomicInteger used = new AtomicInteger();
     volatile boolean open = true;
 
@@ -66,7 +69,7 @@ final class WorkerSession {
 
     /** The reserved slots now belong to this task. */
     void bind(long taskId, int cost) {
-        if (inFlight.putIfAbsent(taskId, cost) != null) used.addAndGet(-cost);
+        if (inFlight.putIfAbsent(taskId, new Held(cost, System.nanoTime())) != null) used.addAndGet(-cost);
     }
 
     void unreserve(int cost) {
@@ -74,12 +77,30 @@ final class WorkerSession {
     }
 
     void occupy(long taskId, int cost) {
-        if (inFlight.putIfAbsent(taskId, cost) == null) used.addAndGet(cost);
+        if (inFlight.putIfAbsent(taskId, new Held(cost, System.nanoTime())) == null) used.addAndGet(cost);
     }
 
     void release(long taskId) {
-        Integer cost = inFlight.remove(taskId);
-        if (cost != null) used.addAndGet(-cost);
+        Held held = inFlight.remove(taskId);
+        if (held != null) used.addAndGet(-held.cost());
+    }
+
+    /**
+     * Frees the slots of attempts the database no longer shows leased to this worker (their reports
+     * reached another replica). Tasks are bound only after their lease committed, so anything bound
+     * and not leased any more is finished.
+     */
+    int forgetAllBut(java.util.Set<Long> leased, long readStartedNanos) {
+        int freed = 0;
+        for (var e : inFlight.entrySet()) {
+            Long id = e.getKey();
+            // Bound after the read began: its lease may be newer than what the read saw.
+            if (e.getValue().boundAtNanos() - readStartedNanos < 0 && !leased.contains(id)) {
+                release(id);
+                freed++;
+            }
+        }
+        return freed;
     }
 
     int inFlightCount() {

@@ -180,6 +180,12 @@ public final class TaskQueries {
                 });
     }
 
+    /** Ids of the tasks currently leased to the worker (the truth a replica's slot count is rebuilt from). */
+    public java.util.Set<Long> leasedTo(StoreTx tx, UUID workerId) {
+        return new java.util.HashSet<>(tx.query("SELECT id FROM drover_task WHERE worker_id = ? AND state = 'leased'",
+                ps -> ps.setObject(1, workerId), rs -> rs.getLong(1)));
+    }
+
     /** Back to the queue after a failed attempt, available again after the backoff. */
     public void requeue(StoreTx tx, long id, long delayMs) {
         tx.update("""

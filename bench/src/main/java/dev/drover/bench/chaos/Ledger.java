@@ -1,0 +1,81 @@
+package dev.drover.bench.chaos;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * The external record of step executions: one row per execution in {@code chaos_ledger}, written
+ * by the step itself over plain JDBC before it returns. A small connection pool; a broken
+ * connection (PostgreSQL restarted, backend terminated) is dropped and the insert retried for up
+ * to two minutes, so an outage delays a step rather than losing its ledger row.
+ */
+public final class Ledger implements AutoCloseable {
+  /** DDL of the ledger table (the harness creates it). */
+  public static final String DDL =
+      "CREATE TABLE IF NOT EXISTS chaos_ledger (run_id text NOT NULL, step text NOT NULL, attempt int NOT NULL,"
+          + " worker text NOT NULL, at timestamptz NOT NULL DEFAULT now())";
+
+  private final String jdbcUrl;
+  private final String worker;
+  private final BlockingQueue<Connection> idle = new ArrayBlockingQueue<>(64);
+
+  /**
+   * @param jdbcUrl JDBC URL of the shared database
+   * @param worker this worker's name, written with every row
+   */
+  public Ledger(String jdbcUrl, String worker) {
+    this.jdbcUrl = jdbcUrl;
+    this.worker = worker;
+  }
+
+  /** Appends one execution; retries through outages (up to 2 minutes), then throws. */
+  public void record(String runId, String step, int attempt) {
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    long backoffMs = 50;
+    while (true) {
+      Connection c = idle.poll();
+      try {
+        if (c == null) c = DriverManager.getConnection(jdbcUrl);
+        try (PreparedStatement ps =
+            c.prepareStatement("INSERT INTO chaos_ledger(run_id, step, attempt, worker) VALUES (?, ?, ?, ?)")) {
+          ps.setString(1, runId);
+          ps.setString(2, step);
+          ps.setInt(3, attempt);
+          ps.setString(4, worker);
+          ps.executeUpdate();
+        }
+        if (!idle.offer(c)) closeQuietly(c);
+        return;
+      } catch (SQLException e) {
+        closeQuietly(c);
+        if (System.nanoTime() > deadline) throw new IllegalStateException("ledger insert failed: " + e, e);
+        try {
+          Thread.sleep(backoffMs);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while writing the ledger", ie);
+        }
+        backoffMs = Math.min(1000, backoffMs * 2);
+      }
+    }
+  }
+
+  private static void closeQuietly(Connection c) {
+    if (c == null) return;
+    try {
+      c.close();
+    } catch (SQLException ignored) {
+      // broken anyway
+    }
+  }
+
+  @Override
+  public void close() {
+    Connection c;
+    while ((c = idle.poll()) != null) closeQuietly(c);
+  }
+}
