@@ -137,7 +137,7 @@ public record ServerConfig(Path dataDir, String databaseUrl, int httpPort, int g
         String v = value.trim();
         if (v.isEmpty()) return Duration.ZERO;
         try {
-            if (v.startsWith("P") || v.startsWith("p")) return Duration.parse(v);
+            if (v.startsWith("P") || v.startsWith("p")) return Duration.parse(v.toUpperCase(java.util.Locale.ROOT));
             int i = 0;
             while (i < v.length() && (Character.isDigit(v.charAt(i)))) i++;
             if (i == 0) throw new NumberFormatException();
