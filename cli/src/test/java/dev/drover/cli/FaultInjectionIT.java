@@ -54,5 +54,16 @@ class FaultInjectionIT {
     assertThat(r.lost()).as("lost runs: %s", r.problems()).isZero();
     assertThat(r.duplicates()).as("unexplained duplicate executions: %s", r.problems()).isZero();
     assertThat(r.completed()).isEqualTo(runs);
+    // Passed: drop the ~150 MB database (the logs stay); after a failure everything is kept to look at.
+    deleteRecursively(dir.resolve("postgres"));
+  }
+
+  private static void deleteRecursively(Path p) throws java.io.IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (var paths = Files.walk(p)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+    }
   }
 }

@@ -25,11 +25,20 @@ public final class TestServer {
 
     private TestServer() {}
 
+    private static final List<Path> created = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    static {
+        // Every embedded database is tens of MB: remove this JVM's temp dirs when the tests are done.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            synchronized (TestServer.class) {
+                if (shared != null) shared.close();
+            }
+            created.forEach(TestServer::deleteQuietly);
+        }));
+    }
+
     public static synchronized DroverServer shared() {
-        if (shared == null) {
-            shared = start(tempDir("drover-test-"));
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> shared.close()));
-        }
+        if (shared == null) shared = start(tempDir("drover-test-"));
         return shared;
     }
 
@@ -64,7 +73,9 @@ public final class TestServer {
         try {
             Path base = Path.of("target", "tmp");
             Files.createDirectories(base);
-            return Files.createTempDirectory(base.toAbsolutePath(), prefix);
+            Path dir = Files.createTempDirectory(base.toAbsolutePath(), prefix);
+            created.add(dir);
+            return dir;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
