@@ -16,6 +16,14 @@ final class Effects {
     final List<String> stopReasons = new ArrayList<>();
     boolean workQueued;
 
+    /** Forgets everything (a transaction that is about to be retried from the start). */
+    void clear() {
+        finishedRuns.clear();
+        stopOnWorkers.clear();
+        stopReasons.clear();
+        workQueued = false;
+    }
+
     void stop(TaskRow task, String reason) {
         if (task.workerId() != null && "leased".equals(task.state())) {
             stopOnWorkers.add(task);

@@ -90,6 +90,22 @@ public final class Runs {
 
     /** Triggers several runs in one transaction (all or none). */
     public List<TriggerResult> triggerAll(List<TriggerCommand> cmds) {
+        return triggerAll(cmds, null);
+    }
+
+    /**
+     * Work another part of the engine does in the same transaction as a group of triggers (an event
+     * stored with the runs it starts, a cron tick recorded with its run): all of it commits, or none.
+     */
+    public interface AlsoInTx {
+        void run(dev.drover.server.store.StoreTx tx, Effects fx);
+    }
+
+    /**
+     * Triggers several runs in one transaction (all or none), together with {@code also} (may be null),
+     * which runs first inside the same transaction. The list may be empty (then only {@code also} runs).
+     */
+    public List<TriggerResult> triggerAll(List<TriggerCommand> cmds, AlsoInTx also) {
         List<Pending> batch = new ArrayList<>(cmds.size());
         for (int i = 0; i < cmds.size(); i++) {
             try {
@@ -100,7 +116,7 @@ public final class Runs {
         }
         Effects fx;
         try {
-            fx = writeGroup(batch);
+            fx = writeGroup(batch, also);
         } catch (StoreException e) {
             throw EngineException.classify(e) instanceof EngineException ee ? ee : e;
         }
@@ -159,8 +175,17 @@ public final class Runs {
         Dag dag = catalog.resolve(cmd.tenantId(), cmd.workflowName(), cmd.version());
         String key = cmd.idempotencyKey() == null || cmd.idempotencyKey().isEmpty() ? null : cmd.idempotencyKey();
         UUID id = cmd.runId() == null || cmd.runId().isEmpty() ? Ids.newRunId() : Ids.parse("run_id", cmd.runId());
+        Views.Link link = cmd.link() == null ? Views.Link.NONE : cmd.link();
+        UUID parent = link.parentRunId() == null || link.parentRunId().isEmpty() ? null : Ids.parse("parent_run_id", link.parentRunId());
+        if (parent != null) {
+            Text.check("parent_step", link.parentStep());
+            if (link.parentStep() == null || link.parentStep().isEmpty()) throw EngineException.invalid("parent_step: required with parent_run_id");
+            if (link.childIndex() != null && link.childIndex() < 0) throw EngineException.invalid("child_index: must not be negative");
+        }
+        UUID event = link.eventId() == null || link.eventId().isEmpty() ? null : Ids.parse("event_id", link.eventId());
         NewRun run = new NewRun(id, cmd.tenantId(), dag.name(), dag.version(), input, metadata,
-                cmd.priority(), key, dag.size(), false);
+                cmd.priority(), key, dag.size(), false, parent, parent == null ? null : link.parentStep(),
+                parent == null ? null : link.childIndex(), event);
         return new Pending(run, dag, cmd.metadata() == null ? Map.of() : cmd.metadata(), new CompletableFuture<>());
     }
 
@@ -173,7 +198,7 @@ public final class Runs {
                 if (first == null) continue;
                 batch.add(first);
                 queue.drainTo(batch, MAX_GROUP - 1);
-                Effects fx = writeGroup(batch);
+                Effects fx = writeGroup(batch, null);
                 engine.apply(fx);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -183,7 +208,7 @@ public final class Runs {
                     // One bad item must not fail the others it happened to be grouped with.
                     for (Pending p : batch) {
                         try {
-                            engine.apply(writeGroup(List.of(p)));
+                            engine.apply(writeGroup(List.of(p), null));
                         } catch (RuntimeException single) {
                             p.result().completeExceptionally(single);
                         }
@@ -208,7 +233,7 @@ public final class Runs {
 
     private record Written(List<InsertedRun> runs, List<NewTask> tasks, List<Long> taskIds) {}
 
-    private Effects writeGroup(List<Pending> batch) {
+    private Effects writeGroup(List<Pending> batch, AlsoInTx also) {
         long t0 = System.nanoTime();
         // Direct dispatch: a root step whose action has no backlog goes to a worker with a free slot in
         // this same transaction, saving the claim round trip (and its writes) on the path to the worker.
@@ -225,15 +250,18 @@ public final class Runs {
         }
         long leaseMs = settings.leaseTimeout().toMillis();
         Written written;
+        Effects fx = new Effects();
         try {
             written = db.inTx(tx -> {
+                fx.clear(); // inTx may retry the whole transaction (deadlock, serialization)
+                if (also != null) also.run(tx, fx);
+                if (batch.isEmpty()) return new Written(List.of(), List.of(), List.of());
                 List<NewRun> rows = new ArrayList<>(batch.size());
                 for (int i = 0; i < batch.size(); i++) {
                     NewRun r = batch.get(i).run();
                     boolean started = false;
                     for (String root : batch.get(i).dag().roots()) started |= direct.containsKey(i + "/" + root);
-                    rows.add(started ? new NewRun(r.id(), r.tenantId(), r.workflowName(), r.workflowVersion(), r.inputJson(),
-                            r.metadataJson(), r.priority(), r.idempotencyKey(), r.pendingSteps(), true) : r);
+                    rows.add(started ? r.asStarted() : r);
                 }
                 List<InsertedRun> ins = runs.insert(tx, rows);
                 List<NewStepRun> stepRows = new ArrayList<>();
@@ -265,7 +293,6 @@ public final class Runs {
         stats.triggeredRuns.add(batch.size());
         stats.triggerNanos.add(System.nanoTime() - t0);
 
-        Effects fx = new Effects();
         for (int i = 0; i < batch.size(); i++) {
             InsertedRun r = written.runs().get(i);
             batch.get(i).result().complete(new TriggerResult(r.id().toString(), r.created()));
@@ -409,7 +436,7 @@ public final class Runs {
         return new RunView(r.id().toString(), r.workflowName(), r.workflowVersion(), r.status(), r.inputJson(),
                 r.outputJson(), r.error(), metadata(r.metadataJson()), r.priority(), r.idempotencyKey(),
                 r.parentRunId() == null ? null : r.parentRunId().toString(), r.createdAt(), r.startedAt(),
-                r.finishedAt(), sv, av);
+                r.finishedAt(), sv, av, r.parentStep(), r.childIndex(), r.eventId() == null ? null : r.eventId().toString());
     }
 
     private static Map<String, String> metadata(String json) {

@@ -8,8 +8,18 @@ public final class Rows {
     private Rows() {}
 
     /** {@code started}: a root step goes straight to a worker in the same transaction (direct dispatch). */
+    /**
+     * A run to insert. {@code parentRunId}/{@code parentStep}/{@code childIndex} are set for child runs,
+     * {@code eventId} for runs started by an event; all null otherwise.
+     */
     public record NewRun(UUID id, String tenantId, String workflowName, String workflowVersion, String inputJson,
-                         String metadataJson, int priority, String idempotencyKey, int pendingSteps, boolean started) {}
+                         String metadataJson, int priority, String idempotencyKey, int pendingSteps, boolean started,
+                         UUID parentRunId, String parentStep, Integer childIndex, UUID eventId) {
+        public NewRun asStarted() {
+            return new NewRun(id, tenantId, workflowName, workflowVersion, inputJson, metadataJson, priority, idempotencyKey,
+                    pendingSteps, true, parentRunId, parentStep, childIndex, eventId);
+        }
+    }
 
     /** {@code workerId} non-null: the step starts running on that worker at once (status must be running). */
     public record NewStepRun(UUID runId, String stepName, String status, int pendingParents, UUID workerId) {}
@@ -30,8 +40,8 @@ public final class Rows {
 
     public record RunRow(UUID id, String tenantId, String workflowName, String workflowVersion, String status,
                          String inputJson, String outputJson, String error, String metadataJson, int priority,
-                         String idempotencyKey, int pendingSteps, UUID parentRunId, Instant createdAt,
-                         Instant startedAt, Instant finishedAt) {}
+                         String idempotencyKey, int pendingSteps, UUID parentRunId, String parentStep,
+                         Integer childIndex, UUID eventId, Instant createdAt, Instant startedAt, Instant finishedAt) {}
 
     public record StepRunRow(UUID runId, String stepName, String status, int pendingParents, int attempts,
                              String outputJson, String error, UUID workerId, Instant startedAt, Instant finishedAt) {}

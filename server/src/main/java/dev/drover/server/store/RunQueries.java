@@ -20,7 +20,7 @@ public final class RunQueries {
     private static final String COLUMNS = """
             id, tenant_id, workflow_name, workflow_version, status, input::text AS input, output::text AS output,
             error, metadata::text AS metadata, priority, idempotency_key, pending_steps, parent_run_id,
-            created_at, started_at, finished_at""";
+            parent_step, child_index, event_id, created_at, started_at, finished_at""";
 
     /**
      * Inserts runs in one statement. A run whose idempotency key already exists (in the table or earlier
@@ -30,7 +30,8 @@ public final class RunQueries {
         int n = runs.size();
         Object[] ids = new Object[n], tenants = new Object[n], names = new Object[n], versions = new Object[n],
                 inputs = new Object[n], metas = new Object[n], prios = new Object[n], keys = new Object[n],
-                pending = new Object[n], started = new Object[n];
+                pending = new Object[n], started = new Object[n], parents = new Object[n], parentSteps = new Object[n],
+                childIdx = new Object[n], events = new Object[n];
         for (int i = 0; i < n; i++) {
             NewRun r = runs.get(i);
             ids[i] = r.id();
@@ -43,15 +44,22 @@ public final class RunQueries {
             keys[i] = r.idempotencyKey();
             pending[i] = r.pendingSteps();
             started[i] = r.started();
+            parents[i] = r.parentRunId();
+            parentSteps[i] = r.parentStep();
+            childIdx[i] = r.childIndex();
+            events[i] = r.eventId();
         }
         Set<UUID> inserted = new HashSet<>(tx.query("""
                 INSERT INTO drover_run (id, tenant_id, workflow_name, workflow_version, status, input, metadata, priority,
-                                        idempotency_key, pending_steps, started_at)
+                                        idempotency_key, pending_steps, started_at, parent_run_id, parent_step,
+                                        child_index, event_id)
                 SELECT u.id, u.tenant, u.name, u.version, CASE WHEN u.started THEN 'running' ELSE 'queued' END,
-                       u.input::jsonb, u.meta::jsonb, u.prio, u.key, u.pending, CASE WHEN u.started THEN now() END
+                       u.input::jsonb, u.meta::jsonb, u.prio, u.key, u.pending, CASE WHEN u.started THEN now() END,
+                       u.parent, u.parent_step, u.child_index, u.event
                 FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::text[], ?::int[],
-                            ?::boolean[])
-                     AS u(id, tenant, name, version, input, meta, prio, key, pending, started)
+                            ?::boolean[], ?::uuid[], ?::text[], ?::int[], ?::uuid[])
+                     AS u(id, tenant, name, version, input, meta, prio, key, pending, started, parent, parent_step,
+                          child_index, event)
                 ORDER BY u.key NULLS LAST -- concurrent groups take key locks in one order: no deadlock
                 ON CONFLICT DO NOTHING -- an existing idempotency key, or a client-chosen id sent again
                 RETURNING id""",
@@ -66,6 +74,10 @@ public final class RunQueries {
                     ps.setArray(8, tx.array("text", keys));
                     ps.setArray(9, tx.array("int", pending));
                     ps.setArray(10, tx.array("boolean", started));
+                    ps.setArray(11, tx.array("uuid", parents));
+                    ps.setArray(12, tx.array("text", parentSteps));
+                    ps.setArray(13, tx.array("int", childIdx));
+                    ps.setArray(14, tx.array("uuid", events));
                 },
                 rs -> rs.getObject(1, UUID.class)));
         List<InsertedRun> out = new ArrayList<>(n);
@@ -227,7 +239,8 @@ public final class RunQueries {
         return new RunRow(Sql.uuid(rs, "id"), rs.getString("tenant_id"), rs.getString("workflow_name"),
                 rs.getString("workflow_version"), rs.getString("status"), rs.getString("input"), rs.getString("output"),
                 rs.getString("error"), rs.getString("metadata"), rs.getInt("priority"), rs.getString("idempotency_key"),
-                rs.getInt("pending_steps"), Sql.uuid(rs, "parent_run_id"), Sql.instant(rs, "created_at"),
+                rs.getInt("pending_steps"), Sql.uuid(rs, "parent_run_id"), rs.getString("parent_step"),
+                (Integer) rs.getObject("child_index"), Sql.uuid(rs, "event_id"), Sql.instant(rs, "created_at"),
                 Sql.instant(rs, "started_at"), Sql.instant(rs, "finished_at"));
     }
 }
