@@ -16,11 +16,16 @@ import java.util.Map;
  * (children of a step, roots, leaves) answered once.
  */
 public final class Dag {
+    /** What a skip condition can read: the run's input and the parents' outputs by name. */
+    static final java.util.Set<String> STEP_VARIABLES = java.util.Set.of("input", "parents");
+    /** What a wait's match condition can read: the event's payload besides the step's variables. */
+    static final java.util.Set<String> WAIT_VARIABLES = java.util.Set.of("event", "input", "parents");
     private final WorkflowDefinition definition;
     private final Map<String, StepDefinition> steps = new LinkedHashMap<>();
     private final Map<String, List<String>> children = new HashMap<>();
     private final List<String> roots = new ArrayList<>();
     private final List<String> leaves = new ArrayList<>();
+    private StepDefinition onFailure;
 
     private Dag(WorkflowDefinition definition) {
         this.definition = definition;
@@ -36,6 +41,7 @@ public final class Dag {
         if (def.getVersion().isBlank()) throw EngineException.invalid("workflow.version: must not be empty (workflow '" + def.getName() + "')");
         if (def.getStepsCount() == 0) throw EngineException.invalid("workflow.steps: workflow '" + def.getName() + "' has no steps");
         Dag dag = new Dag(def);
+        String onFailureName = def.getOnFailureStep();
         for (StepDefinition s : def.getStepsList()) {
             if (s.getName().isBlank()) throw EngineException.invalid("workflow.steps.name: empty step name in '" + def.getName() + "'");
             Text.check("workflow.steps.name", s.getName());
@@ -54,8 +60,28 @@ public final class Dag {
                     || s.getSlotCost() < 0) {
                 throw EngineException.invalid("workflow.steps: negative retry/timeout/slot setting on step '" + s.getName() + "'");
             }
+            checkWait(s);
+            if (!s.getSkipIf().isEmpty()) {
+                Expressions.compile("workflow.steps.skip_if", s.getSkipIf(), STEP_VARIABLES);
+            }
         }
-        for (StepDefinition s : def.getStepsList()) {
+        if (!onFailureName.isEmpty()) {
+            StepDefinition f = dag.steps.remove(onFailureName);
+            if (f == null) {
+                throw EngineException.invalid("workflow.on_failure_step: no step named '" + Text.clip(onFailureName, 80) + "'");
+            }
+            if (f.getParentsCount() > 0) throw EngineException.invalid("workflow.on_failure_step: step '" + onFailureName + "' must have no parents");
+            for (StepDefinition s : def.getStepsList()) {
+                if (s.getParentsList().contains(onFailureName)) {
+                    throw EngineException.invalid("workflow.on_failure_step: step '" + onFailureName + "' must not be a parent (of '" + s.getName() + "')");
+                }
+            }
+            if (f.hasWait() || !f.getSkipIf().isEmpty()) {
+                throw EngineException.invalid("workflow.on_failure_step: step '" + onFailureName + "' cannot wait or be skipped");
+            }
+            dag.onFailure = f;
+        }
+        for (StepDefinition s : dag.steps.values()) {
             dag.children.putIfAbsent(s.getName(), new ArrayList<>());
             if (s.getParentsCount() == 0) dag.roots.add(s.getName());
             for (String p : s.getParentsList()) {
@@ -65,9 +91,29 @@ public final class Dag {
                 dag.children.computeIfAbsent(p, k -> new ArrayList<>()).add(s.getName());
             }
         }
+        if (dag.steps.isEmpty()) throw EngineException.invalid("workflow.steps: workflow '" + def.getName() + "' has no steps besides its on-failure step");
         for (String name : dag.steps.keySet()) if (dag.children.get(name).isEmpty()) dag.leaves.add(name);
         dag.checkAcyclic();
         return dag;
+    }
+
+    private static void checkWait(StepDefinition s) {
+        if (!s.hasWait()) return;
+        var w = s.getWait();
+        String where = " (step '" + Text.clip(s.getName(), 80) + "')";
+        if (w.getSleepMs() < 0 || w.getTimeoutMs() < 0) throw EngineException.invalid("workflow.steps.wait: negative duration" + where);
+        if (w.getSleepMs() == 0 && w.getEvent().isEmpty()) {
+            throw EngineException.invalid("workflow.steps.wait: needs sleep_ms or event" + where);
+        }
+        Text.check("workflow.steps.wait.event", w.getEvent());
+        if (w.getEvent().length() > 200) throw EngineException.invalid("workflow.steps.wait.event: at most 200 characters" + where);
+        if (w.getEvent().isEmpty() && (!w.getMatch().isEmpty() || w.getTimeoutMs() > 0)) {
+            throw EngineException.invalid("workflow.steps.wait: match and timeout_ms need an event" + where);
+        }
+        if (!w.getOnTimeout().isEmpty() && !w.getOnTimeout().equals("fail") && !w.getOnTimeout().equals("continue")) {
+            throw EngineException.invalid("workflow.steps.wait.on_timeout: must be 'fail' or 'continue'" + where);
+        }
+        if (!w.getMatch().isEmpty()) Expressions.compile("workflow.steps.wait.match", w.getMatch(), WAIT_VARIABLES);
     }
 
     private void checkAcyclic() {
@@ -88,13 +134,23 @@ public final class Dag {
     public WorkflowDefinition definition() { return definition; }
     public String name() { return definition.getName(); }
     public String version() { return definition.getVersion(); }
-    public StepDefinition step(String name) { return steps.get(name); }
+    /** Any step of the workflow, the on-failure step included. */
+    public StepDefinition step(String name) {
+        StepDefinition s = steps.get(name);
+        return s != null || onFailure == null || !onFailure.getName().equals(name) ? s : onFailure;
+    }
+    /** The steps of the DAG (without the on-failure step), parents first. */
     public Iterable<StepDefinition> steps() { return steps.values(); }
+    /** Number of steps in the DAG (without the on-failure step). */
     public int size() { return steps.size(); }
+    /** The step that runs when a run fails, or null. */
+    public StepDefinition onFailure() { return onFailure; }
+    /** True when the step goes straight to the queue once ready (no wait, no skip condition). */
+    public static boolean plain(StepDefinition s) { return !s.hasWait() && s.getSkipIf().isEmpty(); }
     public List<String> roots() { return Collections.unmodifiableList(roots); }
     public List<String> leaves() { return Collections.unmodifiableList(leaves); }
     public List<String> children(String step) { return children.getOrDefault(step, List.of()); }
-    public boolean hasStep(String name) { return steps.containsKey(name); }
+    public boolean hasStep(String name) { return step(name) != null; }
 
     public static int maxAttempts(StepDefinition s) { return Math.max(1, s.getRetry().getMaxAttempts()); }
     public static int slotCost(StepDefinition s) { return Math.max(1, s.getSlotCost()); }

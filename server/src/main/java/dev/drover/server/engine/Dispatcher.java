@@ -125,10 +125,17 @@ final class Dispatcher implements Runnable {
             if (claimed.isEmpty()) return List.<StartStep>of();
             List<UUID> parentRuns = new ArrayList<>();
             List<String> parentSteps = new ArrayList<>();
+            List<UUID> contextRuns = new ArrayList<>();
+            List<String> contextSteps = new ArrayList<>();
             for (Claimed c : claimed) {
                 TaskRow t = c.task();
-                StepDefinition def = catalog.resolve(t.tenantId(), t.workflowName(), t.workflowVersion()).step(t.stepName());
+                Dag dag = catalog.resolve(t.tenantId(), t.workflowName(), t.workflowVersion());
+                StepDefinition def = dag.step(t.stepName());
                 if (def == null) continue;
+                if (!def.getWait().getEvent().isEmpty() || def == dag.onFailure()) {
+                    contextRuns.add(t.runId());
+                    contextSteps.add(t.stepName());
+                }
                 for (String p : def.getParentsList()) {
                     parentRuns.add(t.runId());
                     parentSteps.add(p);
@@ -136,6 +143,8 @@ final class Dispatcher implements Runnable {
             }
             Map<UUID, Map<String, String>> parentOutputs = parentRuns.isEmpty() ? Map.of()
                     : steps.outputs(tx, parentRuns.toArray(UUID[]::new), parentSteps.toArray(String[]::new));
+            Map<String, String> contexts = contextRuns.isEmpty() ? Map.of()
+                    : steps.contexts(tx, contextRuns.toArray(UUID[]::new), contextSteps.toArray(String[]::new));
             List<StartStep> out = new ArrayList<>(claimed.size());
             for (Claimed c : claimed) {
                 TaskRow t = c.task();
@@ -151,6 +160,8 @@ final class Dispatcher implements Runnable {
                     for (String p : def.getParentsList()) if (po.containsKey(p)) b.putParentOutputsJson(p, po.get(p));
                 }
                 b.putAllMetadata(metadata(c.metadataJson()));
+                String context = contexts.get(t.runId() + "/" + t.stepName());
+                if (context != null) b.setContextJson(context);
                 out.add(b.build());
             }
             return out;

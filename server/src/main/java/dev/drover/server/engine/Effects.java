@@ -15,6 +15,8 @@ final class Effects {
     final List<TaskRow> stopOnWorkers = new ArrayList<>();
     final List<String> stopReasons = new ArrayList<>();
     boolean workQueued;
+    /** For sweeps: how many items the transaction acted on. */
+    int acted;
 
     /** Forgets everything (a transaction that is about to be retried from the start). */
     void clear() {
@@ -22,6 +24,7 @@ final class Effects {
         stopOnWorkers.clear();
         stopReasons.clear();
         workQueued = false;
+        acted = 0;
     }
 
     void stop(TaskRow task, String reason) {

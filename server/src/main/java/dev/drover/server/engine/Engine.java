@@ -23,9 +23,11 @@ public final class Engine implements AutoCloseable {
     private final RunProgress progress;
     private final RunWatcher watcher;
     private final Runs runs;
+    private final Replays replays;
     private final StepReports reports;
     private final Dispatcher dispatcher;
     private final Maintenance maintenance;
+    private final Waits waits;
     private final EngineStats stats = new EngineStats();
     private final Backlog backlog = new Backlog();
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2,
@@ -48,7 +50,9 @@ public final class Engine implements AutoCloseable {
         this.runs = new Runs(db, catalog, progress, watcher, this, stats, registry, backlog, settings);
         this.reports = new StepReports(db, progress, registry, this, stats);
         this.dispatcher = new Dispatcher(db, registry, catalog, settings, stats, backlog);
-        this.maintenance = new Maintenance(db, progress, this, settings);
+        this.waits = new Waits(db, progress, this);
+        this.replays = new Replays(db, catalog, progress, this);
+        this.maintenance = new Maintenance(db, progress, this, settings, waits);
         registry.onCapacity(dispatcher::wake);
     }
 
@@ -169,6 +173,7 @@ public final class Engine implements AutoCloseable {
     }
 
     public Runs runs() { return runs; }
+    public Replays replays() { return replays; }
     public EngineStats stats() { return stats; }
     public WorkerRegistry workers() { return registry; }
     public StepReports reports() { return reports; }

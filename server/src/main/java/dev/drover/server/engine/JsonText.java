@@ -20,6 +20,17 @@ public final class JsonText {
 
     private JsonText() {}
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** {@code s} as a JSON string literal. */
+    static String quote(String s) {
+        try {
+            return MAPPER.writeValueAsString(s);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static boolean isValid(String text) {
         return problem(text) == null;
     }

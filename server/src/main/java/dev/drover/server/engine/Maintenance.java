@@ -28,7 +28,10 @@ final class Maintenance {
     private final WorkerQueries workers = new WorkerQueries();
     private long lastPrune;
 
-    Maintenance(Database db, RunProgress progress, Engine engine, EngineSettings settings) {
+    private final Waits waits;
+
+    Maintenance(Database db, RunProgress progress, Engine engine, EngineSettings settings, Waits waits) {
+        this.waits = waits;
         this.db = db;
         this.progress = progress;
         this.engine = engine;
@@ -44,6 +47,7 @@ final class Maintenance {
                     "lease expired: worker " + t.workerId() + " stopped heartbeating", null, null, false), null);
             acted += sweep(tasks::pastExecutionDeadline, t -> new RunProgress.Failure("timed_out",
                     "execution timeout of " + t.executionTimeoutMs() + " ms exceeded", null, null, false), "execution timeout");
+            acted += waits.tick();
             acted += sweep(tasks::pastScheduleDeadline, t -> new RunProgress.Failure("failed",
                     "schedule-to-start timeout: no worker started the step in time", "ScheduleToStartTimeout", null, true), null);
             long now = System.nanoTime();

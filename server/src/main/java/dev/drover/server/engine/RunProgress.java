@@ -5,6 +5,11 @@ import dev.drover.server.store.Rows.AttemptRow;
 import dev.drover.server.store.Rows.NewTask;
 import dev.drover.server.store.Rows.RunKey;
 import dev.drover.server.store.Rows.TaskRow;
+import dev.drover.server.store.Rows.EndedWait;
+import dev.drover.server.store.Rows.ReadyStep;
+import dev.drover.server.store.Rows.RunRow;
+import dev.drover.server.store.WaitQueries;
+import dev.drover.proto.v1.WaitCondition;
 import dev.drover.server.store.RunQueries;
 import dev.drover.server.store.StepRunQueries;
 import dev.drover.server.store.StoreTx;
@@ -23,17 +28,24 @@ import java.util.UUID;
  *
  * <pre>
  * step:  pending ──parents done──▶ queued ──claimed──▶ running ──▶ succeeded
- *                                     ▲                   │
+ *                  │                  ▲                   │
+ *                  ├─wait─▶ waiting ──┤                   │
+ *                  │   (sleep / event; no slot held)      │
+ *                  ├─skip_if holds─▶ skipped (counts as done)
  *                                     └──retry (backoff)──┤──no attempts left / non-retryable──▶ failed
  * run:   queued ──first step claimed──▶ running ──all steps succeeded──▶ succeeded
  *                                          └──a step failed──▶ failed      (any unfinished) ──cancel──▶ cancelled
  * </pre>
+ *
+ * A failed run queues its on-failure step (if the workflow names one); failing or cancelling a run
+ * cancels its unfinished child runs.
  */
 final class RunProgress {
     private final WorkflowCatalog catalog;
     private final RunQueries runs = new RunQueries();
     private final StepRunQueries steps = new StepRunQueries();
     private final TaskQueries tasks = new TaskQueries();
+    private final WaitQueries waits = new WaitQueries();
 
     private final Backlog backlog;
 
@@ -47,29 +59,53 @@ final class RunProgress {
     /** How an attempt ended badly. {@code status} is one of failed, timed_out, lost, cancelled. */
     record Failure(String status, String message, String errorType, String stackTrace, boolean nonRetryable) {}
 
+    /** A step that finished well (succeeded or skipped), wherever it ran. */
+    record Done(String tenantId, UUID runId, String workflowName, String workflowVersion, int priority, String stepName,
+                String outputJson) {
+        static Done of(TaskRow t, String outputJson) {
+            return new Done(t.tenantId(), t.runId(), t.workflowName(), t.workflowVersion(), t.priority(), t.stepName(), outputJson);
+        }
+    }
+
+    /** A step whose parents are done: it is skipped, waits, or goes to the queue (see {@link #ready}). */
+    record Ready(String tenantId, UUID runId, Dag dag, String stepName, int priority, int attemptBase) {}
+
     /** Records succeeded attempts (their tasks already deleted), queues children that became ready, finishes runs. */
     void succeeded(StoreTx tx, List<Completed> done, Effects fx) {
         if (done.isEmpty()) return;
         int n = done.size();
         UUID[] runIds = new UUID[n];
         String[] names = new String[n], outputs = new String[n];
+        List<Done> dones = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Completed c = done.get(i);
+            runIds[i] = c.task().runId();
+            names[i] = c.task().stepName();
+            outputs[i] = c.outputJson();
+            dones.add(Done.of(c.task(), c.outputJson()));
+        }
+        steps.markSucceeded(tx, runIds, names, outputs);
+        advance(tx, dones, fx);
+    }
+
+    /**
+     * Counts finished steps down: children whose parents are all done become ready, runs whose steps
+     * are all done succeed. The on-failure step is outside the count (its run is already final).
+     */
+    void advance(StoreTx tx, List<Done> dones, Effects fx) {
         Map<RunKey, Integer> childCounts = new LinkedHashMap<>();
         Map<UUID, Integer> finishedPerRun = new LinkedHashMap<>();
         Map<UUID, String> lastOutput = new HashMap<>();
-        Map<UUID, TaskRow> anyTaskOfRun = new HashMap<>();
-        for (int i = 0; i < n; i++) {
-            Completed c = done.get(i);
-            TaskRow t = c.task();
-            runIds[i] = t.runId();
-            names[i] = t.stepName();
-            outputs[i] = c.outputJson();
-            Dag dag = catalog.resolve(t.tenantId(), t.workflowName(), t.workflowVersion());
-            for (String child : dag.children(t.stepName())) childCounts.merge(new RunKey(t.runId(), child), 1, Integer::sum);
-            finishedPerRun.merge(t.runId(), 1, Integer::sum);
-            anyTaskOfRun.put(t.runId(), t);
-            if (dag.leaves().size() == 1 && dag.leaves().get(0).equals(t.stepName())) lastOutput.put(t.runId(), c.outputJson());
+        Map<UUID, Done> anyOfRun = new HashMap<>();
+        for (Done d : dones) {
+            Dag dag = catalog.resolve(d.tenantId(), d.workflowName(), d.workflowVersion());
+            for (String child : dag.children(d.stepName())) childCounts.merge(new RunKey(d.runId(), child), 1, Integer::sum);
+            finishedPerRun.merge(d.runId(), 1, Integer::sum);
+            anyOfRun.put(d.runId(), d);
+            if (dag.leaves().size() == 1 && dag.leaves().get(0).equals(d.stepName())) {
+                lastOutput.put(d.runId(), d.outputJson() == null ? "null" : d.outputJson());
+            }
         }
-        steps.markSucceeded(tx, runIds, names, outputs);
 
         if (!childCounts.isEmpty()) {
             int m = childCounts.size();
@@ -82,20 +118,20 @@ final class RunProgress {
                 cs[i] = e.getKey().stepName();
                 cn[i++] = e.getValue();
             }
-            List<RunKey> ready = steps.countSucceededParents(tx, cr, cs, cn);
-            if (!ready.isEmpty()) {
-                List<NewTask> newTasks = new ArrayList<>(ready.size());
-                for (RunKey k : ready) {
-                    TaskRow parent = anyTaskOfRun.get(k.runId());
+            List<ReadyStep> readySteps = steps.countSucceededParents(tx, cr, cs, cn);
+            if (!readySteps.isEmpty()) {
+                List<Ready> ready = new ArrayList<>(readySteps.size());
+                for (ReadyStep k : readySteps) {
+                    Done parent = anyOfRun.get(k.runId());
                     Dag dag = catalog.resolve(parent.tenantId(), parent.workflowName(), parent.workflowVersion());
-                    newTasks.add(newTask(parent.tenantId(), k.runId(), dag, dag.step(k.stepName()), parent.priority()));
+                    ready.add(new Ready(parent.tenantId(), k.runId(), dag, k.stepName(), parent.priority(), k.attempts()));
                 }
-                tasks.insert(tx, newTasks, 0);
-                for (NewTask t : newTasks) backlog.mark(t.tenantId(), t.action());
-                fx.workQueued = true;
+                ready(tx, ready, fx);
             }
         }
 
+        // Skipped steps may already have finished some of these runs inside ready(): the count only
+        // touches unfinished runs, so nothing is counted twice.
         int r = finishedPerRun.size();
         UUID[] fr = new UUID[r];
         int[] fn = new int[r];
@@ -107,11 +143,117 @@ final class RunProgress {
             fo[i++] = lastOutput.get(e.getKey());
         }
         for (UUID runId : runs.countFinishedSteps(tx, fr, fn, fo)) {
-            TaskRow t = anyTaskOfRun.get(runId);
-            Dag dag = catalog.resolve(t.tenantId(), t.workflowName(), t.workflowVersion());
+            Done d = anyOfRun.get(runId);
+            Dag dag = catalog.resolve(d.tenantId(), d.workflowName(), d.workflowVersion());
             if (dag.leaves().size() > 1) runs.setOutputFromLeaves(tx, runId, dag.leaves().toArray(String[]::new));
             fx.finishedRuns.add(runId);
         }
+    }
+
+    /**
+     * Steps whose parents are done (status queued in the table): a step whose skip condition holds is
+     * skipped (and counts as done at once), a step with a wait begins it (no task, no slot), every
+     * other step gets its task in the queue.
+     */
+    void ready(StoreTx tx, List<Ready> ready, Effects fx) {
+        if (ready.isEmpty()) return;
+        List<NewTask> queued = new ArrayList<>();
+        List<Ready> conditional = new ArrayList<>();
+        List<Ready> waiting = new ArrayList<>();
+        for (Ready r : ready) {
+            StepDefinition def = r.dag().step(r.stepName());
+            if (Dag.plain(def)) queued.add(newTask(r));
+            else if (!def.getSkipIf().isEmpty()) conditional.add(r);
+            else waiting.add(r);
+        }
+        List<Done> skipped = new ArrayList<>();
+        if (!conditional.isEmpty()) {
+            Map<UUID, String> inputs = new HashMap<>();
+            UUID[] ids = conditional.stream().map(Ready::runId).distinct().toArray(UUID[]::new);
+            runs.inputs(tx, ids).forEach((id, in) -> inputs.put(id, in.inputJson()));
+            Map<UUID, Map<String, String>> outputs = parentOutputs(tx, conditional);
+            for (Ready r : conditional) {
+                StepDefinition def = r.dag().step(r.stepName());
+                boolean skip = Expressions.compile("skip_if", def.getSkipIf(), Dag.STEP_VARIABLES)
+                        .test(Map.of("input", inputs.getOrDefault(r.runId(), "{}"),
+                                "parents", parentsJson(outputs.get(r.runId()), def)));
+                if (skip) {
+                    skipped.add(new Done(r.tenantId(), r.runId(), r.dag().name(), r.dag().version(), r.priority(), r.stepName(), null));
+                } else if (def.hasWait()) {
+                    waiting.add(r);
+                } else {
+                    queued.add(newTask(r));
+                }
+            }
+        }
+        if (!waiting.isEmpty()) {
+            List<WaitQueries.NewWait> rows = new ArrayList<>(waiting.size());
+            for (Ready r : waiting) {
+                WaitCondition w = r.dag().step(r.stepName()).getWait();
+                rows.add(new WaitQueries.NewWait(r.runId(), r.stepName(), r.tenantId(), w.getSleepMs(),
+                        w.getEvent().isEmpty() ? null : w.getEvent(), w.getMatch().isEmpty() ? null : w.getMatch(),
+                        w.getTimeoutMs(), w.getOnTimeout().isEmpty() ? "fail" : w.getOnTimeout()));
+            }
+            waits.insert(tx, rows);
+            steps.setStatus(tx, waiting.stream().map(Ready::runId).toArray(UUID[]::new),
+                    waiting.stream().map(Ready::stepName).toArray(String[]::new), "waiting");
+            runs.markStarted(tx, waiting.stream().map(Ready::runId).distinct().toArray(UUID[]::new));
+        }
+        if (!queued.isEmpty()) {
+            tasks.insert(tx, queued, 0);
+            for (NewTask t : queued) backlog.mark(t.tenantId(), t.action());
+            fx.workQueued = true;
+        }
+        if (!skipped.isEmpty()) {
+            steps.setStatus(tx, skipped.stream().map(Done::runId).toArray(UUID[]::new),
+                    skipped.stream().map(Done::stepName).toArray(String[]::new), "skipped");
+            runs.markStarted(tx, skipped.stream().map(Done::runId).distinct().toArray(UUID[]::new));
+            advance(tx, skipped, fx);
+        }
+    }
+
+    /** Waits that ended well (slept out, event received, or timed out with "continue"): their steps are queued. */
+    void waitsEnded(StoreTx tx, List<EndedWait> ended, Effects fx) {
+        if (ended.isEmpty()) return;
+        List<NewTask> queued = new ArrayList<>(ended.size());
+        for (EndedWait w : ended) {
+            Dag dag = catalog.resolve(w.tenantId(), w.workflowName(), w.workflowVersion());
+            queued.add(newTask(new Ready(w.tenantId(), w.runId(), dag, w.stepName(), w.priority(), w.attempts())));
+        }
+        steps.setStatus(tx, ended.stream().map(EndedWait::runId).toArray(UUID[]::new),
+                ended.stream().map(EndedWait::stepName).toArray(String[]::new), "queued");
+        tasks.insert(tx, queued, 0);
+        for (NewTask t : queued) backlog.mark(t.tenantId(), t.action());
+        fx.workQueued = true;
+    }
+
+    /** A step that cannot go on without running (a wait timed out with "fail"): it fails, and so does its run. */
+    void failWaitingStep(StoreTx tx, UUID runId, String step, String error, int attempts, Effects fx) {
+        steps.markFailed(tx, runId, step, error);
+        endRun(tx, runId, "failed", step + ": " + error, fx, new FailureNote(step, error, attempts));
+    }
+
+    /** Outputs of the parents of the given steps, by run then parent name. */
+    private Map<UUID, Map<String, String>> parentOutputs(StoreTx tx, List<Ready> ready) {
+        List<UUID> ids = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (Ready r : ready) {
+            for (String p : r.dag().step(r.stepName()).getParentsList()) {
+                ids.add(r.runId());
+                names.add(p);
+            }
+        }
+        return ids.isEmpty() ? Map.of() : steps.outputs(tx, ids.toArray(UUID[]::new), names.toArray(String[]::new));
+    }
+
+    /** {"parentName": output, ...} as JSON text. */
+    static String parentsJson(Map<String, String> outputs, StepDefinition def) {
+        StringBuilder b = new StringBuilder("{");
+        for (String p : def.getParentsList()) {
+            if (b.length() > 1) b.append(',');
+            b.append(JsonText.quote(p)).append(':').append(outputs == null ? "null" : outputs.getOrDefault(p, "null"));
+        }
+        return b.append('}').toString();
     }
 
     /** An attempt of a (locked, current) task failed: retry it after a backoff, or fail the step and its run. */
@@ -131,23 +273,66 @@ final class RunProgress {
         } else {
             tasks.delete(tx, task.id());
             steps.markFailed(tx, task.runId(), task.stepName(), error);
-            endRun(tx, task.runId(), "failed", task.stepName() + ": " + error, fx);
+            endRun(tx, task.runId(), "failed", task.stepName() + ": " + error, fx,
+                    new FailureNote(task.stepName(), error, task.attempt()));
         }
     }
 
+    /** What an on-failure step is told about the failure. */
+    record FailureNote(String failedStep, String error, int attempts) {}
+
     /** Ends an unfinished run: cancels its unfinished steps and stops its running attempts. False if already finished. */
     boolean endRun(StoreTx tx, UUID runId, String status, String error, Effects fx) {
+        return endRun(tx, runId, status, error, fx, null);
+    }
+
+    /**
+     * Ends an unfinished run as failed or cancelled: cancels its unfinished steps and waits, stops its
+     * running attempts, cancels its unfinished child runs, and (failed) queues its on-failure step.
+     * False if it had already finished.
+     */
+    boolean endRun(StoreTx tx, UUID runId, String status, String error, Effects fx, FailureNote note) {
         if (!runs.finish(tx, runId, status, error)) return false;
         steps.cancelUnfinished(tx, runId);
+        waits.deleteForRun(tx, runId);
         for (TaskRow t : tasks.deleteForRun(tx, runId)) fx.stop(t, "run " + status);
         fx.finishedRuns.add(runId);
+        for (UUID child : runs.unfinishedChildren(tx, runId)) {
+            endRun(tx, child, "cancelled", "parent run " + runId + " " + status, fx, null);
+        }
+        if ("failed".equals(status)) queueOnFailure(tx, runId, note == null ? new FailureNote(null, error, 0) : note, fx);
         return true;
     }
 
-    static NewTask newTask(String tenantId, UUID runId, Dag dag, StepDefinition s, int runPriority) {
+    private void queueOnFailure(StoreTx tx, UUID runId, FailureNote note, Effects fx) {
+        RunRow run = runs.byId(tx, runId, false).orElse(null);
+        if (run == null) return;
+        Dag dag;
+        try {
+            dag = catalog.resolve(run.tenantId(), run.workflowName(), run.workflowVersion());
+        } catch (EngineException e) {
+            return; // definition gone: nothing to run
+        }
+        StepDefinition f = dag.onFailure();
+        if (f == null) return;
+        String context = "{\"failedStep\":" + (note.failedStep() == null ? "null" : JsonText.quote(note.failedStep()))
+                + ",\"error\":" + (note.error() == null ? "null" : JsonText.quote(note.error()))
+                + ",\"attempts\":" + note.attempts() + "}";
+        int used = steps.queueOnFailure(tx, runId, f.getName(), context);
+        NewTask t = newTask(new Ready(run.tenantId(), runId, dag, f.getName(), run.priority(), used));
+        tasks.insert(tx, List.of(t), 0);
+        backlog.mark(t.tenantId(), t.action());
+        fx.workQueued = true;
+    }
+
+    static NewTask newTask(Ready r) {
+        return newTask(r.tenantId(), r.runId(), r.dag(), r.dag().step(r.stepName()), r.priority(), r.attemptBase());
+    }
+
+    static NewTask newTask(String tenantId, UUID runId, Dag dag, StepDefinition s, int runPriority, int attemptBase) {
         int priority = s.getPriority() != 0 ? s.getPriority() : runPriority;
         return new NewTask(tenantId, runId, s.getName(), dag.name(), dag.version(), priority, Dag.maxAttempts(s),
-                Dag.slotCost(s), s.getExecutionTimeoutMs(), s.getScheduleToStartTimeoutMs(), null);
+                Dag.slotCost(s), s.getExecutionTimeoutMs(), s.getScheduleToStartTimeoutMs(), null, attemptBase);
     }
 
     private static String describe(Failure f, TaskRow task) {

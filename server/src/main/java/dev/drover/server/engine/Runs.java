@@ -182,6 +182,21 @@ public final class Runs {
             if (link.parentStep() == null || link.parentStep().isEmpty()) throw EngineException.invalid("parent_step: required with parent_run_id");
             if (link.childIndex() != null && link.childIndex() < 0) throw EngineException.invalid("child_index: must not be negative");
         }
+        if (parent != null) {
+            // A child is created once per (parent, replay, step, index): a retried parent step gets its
+            // existing children back instead of spawning them again; a replayed parent spawns new ones.
+            RunRow p = db.inTx(tx -> runs.byId(tx, parent, false)).filter(r -> r.tenantId().equals(cmd.tenantId()))
+                    .orElseThrow(() -> EngineException.notFound("parent_run_id: no run " + parent));
+            if (p.finishedAt() != null) {
+                throw new EngineException(EngineException.Kind.FAILED_PRECONDITION,
+                        "parent_run_id: run " + parent + " has finished (" + p.status() + "); it cannot spawn children");
+            }
+            if (key == null) {
+                int replays = db.inTx(tx -> runs.replays(tx, parent));
+                key = "child:" + parent + ":" + replays + ":" + link.parentStep() + ":"
+                        + (link.childIndex() == null ? 0 : link.childIndex());
+            }
+        }
         UUID event = link.eventId() == null || link.eventId().isEmpty() ? null : Ids.parse("event_id", link.eventId());
         NewRun run = new NewRun(id, cmd.tenantId(), dag.name(), dag.version(), input, metadata,
                 cmd.priority(), key, dag.size(), false, parent, parent == null ? null : link.parentStep(),
@@ -243,7 +258,7 @@ public final class Runs {
             for (String root : p.dag().roots()) {
                 StepDefinition s = p.dag().step(root);
                 String action = p.dag().name() + "/" + root;
-                if (backlog.has(p.run().tenantId(), action)) continue;
+                if (!Dag.plain(s) || backlog.has(p.run().tenantId(), action)) continue;
                 WorkerSession w = registry.reserveFor(p.run().tenantId(), action, Dag.slotCost(s));
                 if (w != null) direct.put(i + "/" + root, new Direct(i, s, w));
             }
@@ -266,6 +281,7 @@ public final class Runs {
                 List<InsertedRun> ins = runs.insert(tx, rows);
                 List<NewStepRun> stepRows = new ArrayList<>();
                 List<NewTask> taskRows = new ArrayList<>();
+                List<RunProgress.Ready> special = new ArrayList<>();
                 for (int i = 0; i < batch.size(); i++) {
                     if (!ins.get(i).created()) continue;
                     Pending p = batch.get(i);
@@ -276,13 +292,20 @@ public final class Runs {
                         String status = d != null ? "running" : root ? "queued" : "pending";
                         stepRows.add(new NewStepRun(p.run().id(), s.getName(), status, s.getParentsCount(), worker));
                         if (root) {
-                            NewTask t = RunProgress.newTask(p.run().tenantId(), p.run().id(), p.dag(), s, p.run().priority());
+                            RunProgress.Ready r = new RunProgress.Ready(p.run().tenantId(), p.run().id(), p.dag(), s.getName(),
+                                    p.run().priority(), 0);
+                            if (!Dag.plain(s)) {
+                                special.add(r); // a root that waits or may be skipped: decided below
+                                continue;
+                            }
+                            NewTask t = RunProgress.newTask(r);
                             taskRows.add(worker == null ? t : t.leasedTo(worker));
                         }
                     }
                 }
                 if (!stepRows.isEmpty()) steps.insert(tx, stepRows);
                 List<Long> ids = taskRows.isEmpty() ? List.of() : tasks.insert(tx, taskRows, leaseMs);
+                progress.ready(tx, special, fx);
                 return new Written(ins, taskRows, ids);
             });
         } catch (RuntimeException e) {

@@ -26,11 +26,18 @@ public final class Rows {
 
     public record NewTask(String tenantId, UUID runId, String stepName, String workflowName, String workflowVersion,
                           int priority, int maxAttempts, int slotCost, long executionTimeoutMs,
-                          long scheduleToStartTimeoutMs, UUID leasedTo) {
+                          long scheduleToStartTimeoutMs, UUID leasedTo, int attemptBase) {
+        public NewTask(String tenantId, UUID runId, String stepName, String workflowName, String workflowVersion,
+                       int priority, int maxAttempts, int slotCost, long executionTimeoutMs,
+                       long scheduleToStartTimeoutMs, UUID leasedTo) {
+            this(tenantId, runId, stepName, workflowName, workflowVersion, priority, maxAttempts, slotCost, executionTimeoutMs,
+                    scheduleToStartTimeoutMs, leasedTo, 0);
+        }
+
         /** The same task, leased at insert to a worker (direct dispatch). */
         public NewTask leasedTo(UUID workerId) {
             return new NewTask(tenantId, runId, stepName, workflowName, workflowVersion, priority, maxAttempts, slotCost,
-                    executionTimeoutMs, scheduleToStartTimeoutMs, workerId);
+                    executionTimeoutMs, scheduleToStartTimeoutMs, workerId, attemptBase);
         }
 
         public String action() {
@@ -57,6 +64,16 @@ public final class Rows {
     public record InsertedRun(UUID id, boolean created) {}
 
     public record RunKey(UUID runId, String stepName) {}
+
+    /** A step whose parents are all done, with the attempts it already used (non-zero after a replay). */
+    public record ReadyStep(UUID runId, String stepName, int attempts) {}
+
+    /** A wait that ended (slept out, event matched, or timed out), with what is needed to go on. */
+    public record EndedWait(UUID runId, String stepName, String tenantId, String workflowName, String workflowVersion,
+                            int priority, int attempts, String onTimeout) {}
+
+    /** A wait for an event, armed and locked, with the data its match condition reads. */
+    public record ArmedWait(UUID runId, String stepName, String match, String inputJson) {}
 
     public record RunInput(UUID runId, String inputJson, String metadataJson) {}
 }

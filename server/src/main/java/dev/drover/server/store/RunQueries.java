@@ -126,6 +126,64 @@ public final class RunQueries {
                 }, RunQueries::row).stream().findFirst();
     }
 
+    /** The run whatever its tenant (for the engine's own bookkeeping), locked when {@code lock}. */
+    public Optional<RunRow> byId(StoreTx tx, UUID id, boolean lock) {
+        return tx.query("SELECT " + COLUMNS + " FROM drover_run WHERE id = ?" + (lock ? " FOR UPDATE" : ""),
+                ps -> ps.setObject(1, id), RunQueries::row).stream().findFirst();
+    }
+
+    /** How many times the run was replayed (child runs spawned after a replay are new ones). */
+    public int replays(StoreTx tx, UUID id) {
+        List<Integer> r = tx.query("SELECT replays FROM drover_run WHERE id = ?", ps -> ps.setObject(1, id), rs -> rs.getInt(1));
+        return r.isEmpty() ? 0 : r.get(0);
+    }
+
+    /** Children of the run that have not finished. */
+    public List<UUID> unfinishedChildren(StoreTx tx, UUID parentId) {
+        return tx.query("SELECT id FROM drover_run WHERE parent_run_id = ? AND finished_at IS NULL ORDER BY id",
+                ps -> ps.setObject(1, parentId), rs -> rs.getObject(1, UUID.class));
+    }
+
+    /** Replay: a finished run becomes unfinished again with {@code pendingSteps} steps to go. */
+    public void reopen(StoreTx tx, UUID id, int pendingSteps) {
+        tx.update("""
+                UPDATE drover_run SET status = 'running', finished_at = NULL, error = NULL, output = NULL,
+                       pending_steps = ?, replays = replays + 1, started_at = now()
+                 WHERE id = ?""",
+                ps -> {
+                    ps.setInt(1, pendingSteps);
+                    ps.setObject(2, id);
+                });
+    }
+
+    /** Finished runs matching a replay filter, oldest first. */
+    public List<UUID> finishedMatching(StoreTx tx, String tenantId, String workflowName, String status,
+                                       java.time.Instant createdAfter, java.time.Instant createdBefore,
+                                       String metadataJson, int limit) {
+        return tx.query("""
+                SELECT id FROM drover_run
+                 WHERE tenant_id = ? AND workflow_name = ? AND finished_at IS NOT NULL
+                   AND (?::text IS NULL OR status = ?)
+                   AND (?::timestamptz IS NULL OR created_at >= ?::timestamptz)
+                   AND (?::timestamptz IS NULL OR created_at < ?::timestamptz)
+                   AND metadata @> ?::jsonb
+                 ORDER BY id LIMIT ?""",
+                ps -> {
+                    ps.setString(1, tenantId);
+                    ps.setString(2, workflowName);
+                    ps.setString(3, status);
+                    ps.setString(4, status);
+                    java.sql.Timestamp a = createdAfter == null ? null : java.sql.Timestamp.from(createdAfter);
+                    java.sql.Timestamp b = createdBefore == null ? null : java.sql.Timestamp.from(createdBefore);
+                    ps.setTimestamp(5, a);
+                    ps.setTimestamp(6, a);
+                    ps.setTimestamp(7, b);
+                    ps.setTimestamp(8, b);
+                    ps.setString(9, metadataJson);
+                    ps.setInt(10, limit);
+                }, rs -> rs.getObject(1, UUID.class));
+    }
+
     /** Newest first; {@code beforeId} pages backwards (ids are time-ordered UUIDv7). */
     public List<RunRow> list(StoreTx tx, String tenantId, String workflowName, String status, UUID beforeId, int limit) {
         return tx.query("SELECT " + COLUMNS + """

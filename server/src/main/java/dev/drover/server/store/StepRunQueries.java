@@ -68,7 +68,7 @@ public final class StepRunQueries {
      * Counts succeeded parents against pending children; children whose count reaches zero turn
      * from pending to queued and are returned (the caller enqueues their tasks).
      */
-    public List<RunKey> countSucceededParents(StoreTx tx, UUID[] runIds, String[] steps, int[] succeeded) {
+    public List<Rows.ReadyStep> countSucceededParents(StoreTx tx, UUID[] runIds, String[] steps, int[] succeeded) {
         Object[] n = new Object[succeeded.length];
         for (int i = 0; i < n.length; i++) n[i] = succeeded[i];
         return tx.query("""
@@ -77,13 +77,13 @@ public final class StepRunQueries {
                        status = CASE WHEN s.pending_parents - u.n = 0 THEN 'queued' ELSE s.status END
                   FROM unnest(?::uuid[], ?::text[], ?::int[]) AS u(run_id, step, n)
                  WHERE s.run_id = u.run_id AND s.step_name = u.step AND s.status = 'pending'
-                RETURNING s.run_id, s.step_name, s.pending_parents""",
+                RETURNING s.run_id, s.step_name, s.pending_parents, s.attempts""",
                 ps -> {
                     ps.setArray(1, tx.array("uuid", runIds));
                     ps.setArray(2, tx.array("text", steps));
                     ps.setArray(3, tx.array("int", n));
                 },
-                rs -> rs.getInt(3) == 0 ? new RunKey(rs.getObject(1, UUID.class), rs.getString(2)) : null)
+                rs -> rs.getInt(3) == 0 ? new Rows.ReadyStep(rs.getObject(1, UUID.class), rs.getString(2), rs.getInt(4)) : null)
                 .stream().filter(java.util.Objects::nonNull).toList();
     }
 
@@ -110,8 +110,84 @@ public final class StepRunQueries {
     public int cancelUnfinished(StoreTx tx, UUID runId) {
         return tx.update("""
                 UPDATE drover_step_run SET status = 'cancelled', finished_at = now()
-                 WHERE run_id = ? AND status IN ('pending', 'queued', 'running')""",
+                 WHERE run_id = ? AND status IN ('pending', 'queued', 'waiting', 'running')""",
                 ps -> ps.setObject(1, runId));
+    }
+
+    /** Sets the status of the given steps: 'waiting' (a wait began), 'queued' (it ended), 'skipped' (done, no output). */
+    public void setStatus(StoreTx tx, UUID[] runIds, String[] steps, String status) {
+        tx.update("""
+                UPDATE drover_step_run s SET status = ?,
+                       finished_at = CASE WHEN ? = 'skipped' THEN now() END,
+                       started_at = CASE WHEN ? = 'skipped' THEN now() ELSE s.started_at END
+                  FROM unnest(?::uuid[], ?::text[]) AS u(run_id, step)
+                 WHERE s.run_id = u.run_id AND s.step_name = u.step""",
+                ps -> {
+                    ps.setString(1, status);
+                    ps.setString(2, status);
+                    ps.setString(3, status);
+                    ps.setArray(4, tx.array("uuid", runIds));
+                    ps.setArray(5, tx.array("text", steps));
+                });
+    }
+
+    /** Stores what the server hands the step besides input and parents' outputs (a received event, a failure). */
+    public void setContext(StoreTx tx, UUID runId, String step, String contextJson) {
+        tx.update("UPDATE drover_step_run SET context = ?::jsonb WHERE run_id = ? AND step_name = ?",
+                ps -> {
+                    ps.setString(1, contextJson);
+                    ps.setObject(2, runId);
+                    ps.setString(3, step);
+                });
+    }
+
+    /** Contexts of the given steps (null ones left out), keyed by "runId/step". */
+    public Map<String, String> contexts(StoreTx tx, UUID[] runIds, String[] steps) {
+        Map<String, String> out = new HashMap<>();
+        tx.query("""
+                SELECT s.run_id, s.step_name, s.context::text FROM drover_step_run s
+                  JOIN unnest(?::uuid[], ?::text[]) AS u(run_id, step) ON s.run_id = u.run_id AND s.step_name = u.step
+                 WHERE s.context IS NOT NULL""",
+                ps -> {
+                    ps.setArray(1, tx.array("uuid", runIds));
+                    ps.setArray(2, tx.array("text", steps));
+                },
+                rs -> out.put(rs.getObject(1, UUID.class) + "/" + rs.getString(2), rs.getString(3)));
+        return out;
+    }
+
+    /**
+     * Creates (or, after a replay, resets) the row of a run's on-failure step, queued, holding the
+     * failure as its context; returns the attempts it already used.
+     */
+    public int queueOnFailure(StoreTx tx, UUID runId, String step, String contextJson) {
+        return tx.query("""
+                INSERT INTO drover_step_run (run_id, step_name, status, pending_parents, context)
+                VALUES (?, ?, 'queued', 0, ?::jsonb)
+                ON CONFLICT (run_id, step_name) DO UPDATE
+                   SET status = 'queued', context = excluded.context, output = NULL, error = NULL, worker_id = NULL,
+                       started_at = NULL, finished_at = NULL
+                RETURNING attempts""",
+                ps -> {
+                    ps.setObject(1, runId);
+                    ps.setString(2, step);
+                    ps.setString(3, contextJson);
+                }, rs -> rs.getInt(1)).get(0);
+    }
+
+    /** Replay: the given steps start over (pending or queued), keeping their attempt counters. */
+    public void reset(StoreTx tx, UUID runId, String[] steps, String[] statuses, Integer[] pendingParents) {
+        tx.update("""
+                UPDATE drover_step_run s SET status = u.status, pending_parents = u.pending, output = NULL, error = NULL,
+                       context = NULL, worker_id = NULL, started_at = NULL, finished_at = NULL
+                  FROM unnest(?::text[], ?::text[], ?::int[]) AS u(step, status, pending)
+                 WHERE s.run_id = ? AND s.step_name = u.step""",
+                ps -> {
+                    ps.setArray(1, tx.array("text", steps));
+                    ps.setArray(2, tx.array("text", statuses));
+                    ps.setArray(3, tx.array("int", pendingParents));
+                    ps.setObject(4, runId);
+                });
     }
 
     /** Outputs of the given steps, keyed by run then step name. */

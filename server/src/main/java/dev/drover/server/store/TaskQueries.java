@@ -26,7 +26,8 @@ public final class TaskQueries {
         int n = tasks.size();
         Object[] tenants = new Object[n], runs = new Object[n], steps = new Object[n], wfs = new Object[n],
                 versions = new Object[n], actions = new Object[n], prios = new Object[n], maxAttempts = new Object[n],
-                costs = new Object[n], timeouts = new Object[n], s2s = new Object[n], workers = new Object[n];
+                costs = new Object[n], timeouts = new Object[n], s2s = new Object[n], workers = new Object[n],
+                bases = new Object[n];
         for (int i = 0; i < n; i++) {
             NewTask t = tasks.get(i);
             tenants[i] = t.tenantId();
@@ -41,6 +42,7 @@ public final class TaskQueries {
             timeouts[i] = t.executionTimeoutMs();
             s2s[i] = t.scheduleToStartTimeoutMs();
             workers[i] = t.leasedTo();
+            bases[i] = t.attemptBase();
         }
         java.util.Map<String, Long> ids = new java.util.HashMap<>(n * 2);
         tx.query("""
@@ -49,15 +51,15 @@ public final class TaskQueries {
                                          max_attempts, slot_cost, execution_timeout_ms, schedule_deadline)
                 SELECT u.tenant, u.run_id, u.step, u.wf, u.version, u.action, u.prio,
                        CASE WHEN u.worker IS NULL THEN 'queued' ELSE 'leased' END,
-                       CASE WHEN u.worker IS NULL THEN 0 ELSE 1 END,
+                       CASE WHEN u.worker IS NULL THEN u.base ELSE u.base + 1 END,
                        u.worker,
                        CASE WHEN u.worker IS NOT NULL THEN now() + ? * interval '1 millisecond' END,
                        CASE WHEN u.worker IS NOT NULL AND u.timeout > 0 THEN now() + u.timeout * interval '1 millisecond' END,
-                       u.max_attempts, u.cost, u.timeout,
+                       u.base + u.max_attempts, u.cost, u.timeout,
                        CASE WHEN u.s2s > 0 AND u.worker IS NULL THEN now() + u.s2s * interval '1 millisecond' END
                   FROM unnest(?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::int[],
-                              ?::int[], ?::bigint[], ?::bigint[], ?::uuid[])
-                       AS u(tenant, run_id, step, wf, version, action, prio, max_attempts, cost, timeout, s2s, worker)
+                              ?::int[], ?::bigint[], ?::bigint[], ?::uuid[], ?::int[])
+                       AS u(tenant, run_id, step, wf, version, action, prio, max_attempts, cost, timeout, s2s, worker, base)
                 RETURNING id, run_id, step_name""",
                 ps -> {
                     ps.setLong(1, leaseMs);
@@ -73,6 +75,7 @@ public final class TaskQueries {
                     ps.setArray(11, tx.array("bigint", timeouts));
                     ps.setArray(12, tx.array("bigint", s2s));
                     ps.setArray(13, tx.array("uuid", workers));
+                    ps.setArray(14, tx.array("int", bases));
                 },
                 rs -> ids.put(rs.getString(2) + "/" + rs.getString(3), rs.getLong(1)));
         List<Long> out = new java.util.ArrayList<>(n);

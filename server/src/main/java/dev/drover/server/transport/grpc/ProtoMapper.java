@@ -18,7 +18,9 @@ final class ProtoMapper {
                 .setStatus(runStatus(r.status())).setInputJson(nz(r.inputJson())).setOutputJson(nz(r.outputJson()))
                 .setError(nz(r.error())).putAllMetadata(r.metadata()).setCreatedAtMs(ms(r.createdAt()))
                 .setStartedAtMs(ms(r.startedAt())).setFinishedAtMs(ms(r.finishedAt())).setPriority(r.priority())
-                .setParentRunId(nz(r.parentRunId())).setIdempotencyKey(nz(r.idempotencyKey()));
+                .setParentRunId(nz(r.parentRunId())).setIdempotencyKey(nz(r.idempotencyKey()))
+                .setEventId(nz(r.eventId())).setParentStep(nz(r.parentStep()))
+                .setChildIndex(r.childIndex() == null ? 0 : r.childIndex());
         for (StepView s : r.steps()) b.addSteps(step(s));
         return b.build();
     }
@@ -60,6 +62,8 @@ final class ProtoMapper {
             case "succeeded" -> StepStatus.STEP_STATUS_SUCCEEDED;
             case "failed" -> StepStatus.STEP_STATUS_FAILED;
             case "cancelled" -> StepStatus.STEP_STATUS_CANCELLED;
+            case "waiting" -> StepStatus.STEP_STATUS_WAITING;
+            case "skipped" -> StepStatus.STEP_STATUS_SKIPPED;
             default -> StepStatus.STEP_STATUS_UNSPECIFIED;
         };
     }

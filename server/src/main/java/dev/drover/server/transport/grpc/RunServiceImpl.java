@@ -38,12 +38,7 @@ final class RunServiceImpl extends RunServiceGrpc.RunServiceImplBase {
     @Override
     public void triggerRun(TriggerRunRequest req, StreamObserver<TriggerRunResponse> out) {
         Statuses.unary(out, () -> {
-            if (!req.getParentRunId().isEmpty()) {
-                throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "parent_run_id: child runs are not supported yet");
-            }
-            TriggerResult r = engine.runs().trigger(new TriggerCommand(tenant(), req.getWorkflowName(),
-                    req.getWorkflowVersion(), req.getInputJson(), req.getMetadataMap(), req.getIdempotencyKey(),
-                    req.getPriority(), req.getRunId()));
+            TriggerResult r = engine.runs().trigger(command(req));
             return TriggerRunResponse.newBuilder().setRunId(r.runId()).setCreated(r.created()).build();
         });
     }
@@ -57,18 +52,51 @@ final class RunServiceImpl extends RunServiceGrpc.RunServiceImplBase {
             }
             List<TriggerCommand> cmds = new ArrayList<>(req.getRunsCount());
             for (int i = 0; i < req.getRunsCount(); i++) {
-                TriggerRunRequest r = req.getRuns(i);
-                if (!r.getParentRunId().isEmpty()) {
-                    throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "runs[" + i + "].parent_run_id: child runs are not supported yet");
-                }
-                cmds.add(new TriggerCommand(tenant(), r.getWorkflowName(), r.getWorkflowVersion(), r.getInputJson(),
-                        r.getMetadataMap(), r.getIdempotencyKey(), r.getPriority(), r.getRunId()));
+                cmds.add(command(req.getRuns(i)));
             }
             TriggerRunsResponse.Builder b = TriggerRunsResponse.newBuilder();
             for (TriggerResult t : engine.runs().triggerAll(cmds)) {
                 b.addRuns(TriggerRunResponse.newBuilder().setRunId(t.runId()).setCreated(t.created()));
             }
             return b.build();
+        });
+    }
+
+    private static TriggerCommand command(TriggerRunRequest r) {
+        TriggerCommand c = new TriggerCommand(tenant(), r.getWorkflowName(), r.getWorkflowVersion(), r.getInputJson(),
+                r.getMetadataMap(), r.getIdempotencyKey(), r.getPriority(), r.getRunId());
+        if (r.getParentRunId().isEmpty()) {
+            if (!r.getParentStep().isEmpty()) {
+                throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "parent_step: needs parent_run_id");
+            }
+            return c;
+        }
+        return c.withLink(new dev.drover.server.engine.Views.Link(r.getParentRunId(), r.getParentStep(), r.getChildIndex(), null));
+    }
+
+    @Override
+    public void replayRun(dev.drover.proto.v1.ReplayRunRequest req, StreamObserver<dev.drover.proto.v1.ReplayRunResponse> out) {
+        Statuses.unary(out, () -> {
+            engine.replays().replay(tenant(), req.getRunId(), req.getFromStep());
+            return dev.drover.proto.v1.ReplayRunResponse.newBuilder()
+                    .setRun(ProtoMapper.run(engine.runs().get(tenant(), req.getRunId()))).build();
+        });
+    }
+
+    @Override
+    public void replayRuns(dev.drover.proto.v1.ReplayRunsRequest req, StreamObserver<dev.drover.proto.v1.ReplayRunsResponse> out) {
+        Statuses.unary(out, () -> {
+            if (req.getStatus() == dev.drover.proto.v1.RunStatus.UNRECOGNIZED) {
+                throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "status: unknown value " + req.getStatusValue());
+            }
+            if (req.getCreatedAfterMs() < 0 || req.getCreatedBeforeMs() < 0) {
+                throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "created_after_ms: must not be negative");
+            }
+            List<String> ids = engine.replays().replayMatching(tenant(), req.getWorkflowName(), ProtoMapper.runStatus(req.getStatus()),
+                    req.getCreatedAfterMs() == 0 ? null : java.time.Instant.ofEpochMilli(req.getCreatedAfterMs()),
+                    req.getCreatedBeforeMs() == 0 ? null : java.time.Instant.ofEpochMilli(req.getCreatedBeforeMs()),
+                    req.getMetadataMap(), req.getFromStep(), req.getLimit());
+            return dev.drover.proto.v1.ReplayRunsResponse.newBuilder().addAllRunIds(ids).build();
         });
     }
 

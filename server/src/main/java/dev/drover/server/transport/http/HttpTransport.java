@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
  * GET  /api/v1/runs/{id}             the run with its steps and failed attempts
  * GET  /api/v1/runs/{id}/await?timeoutMs=
  * POST /api/v1/runs/{id}/cancel
+ * POST /api/v1/runs/{id}/replay      {"fromStep": "charge"} (optional): run a finished run again in place
+ * POST /api/v1/runs/replay           {"workflow", "status", "createdAfter", "createdBefore", "metadata", "fromStep", "limit"}
  * </pre>
  */
 public final class HttpTransport implements AutoCloseable {
@@ -152,7 +154,14 @@ public final class HttpTransport implements AutoCloseable {
             return;
         }
         String id = parts[4];
-        if (parts.length == 5 && method.equals("GET")) {
+        if (parts.length == 5 && id.equals("replay") && method.equals("POST")) {
+            send(ex, 200, replayMatching(tenant, body(ex)));
+        } else if (parts.length == 6 && parts[5].equals("replay") && method.equals("POST")) {
+            JsonNode b = body(ex);
+            if (!b.isObject()) throw new HttpError(400, "body: expected a JSON object (may be {})");
+            engine.replays().replay(tenant, id, optText(b, "fromStep"));
+            send(ex, 200, runJson(engine.runs().get(tenant, id)));
+        } else if (parts.length == 5 && method.equals("GET")) {
             send(ex, 200, runJson(engine.runs().get(tenant, id)));
         } else if (parts.length == 6 && parts[5].equals("cancel") && method.equals("POST")) {
             boolean cancelled = engine.runs().cancel(tenant, id);
@@ -192,6 +201,42 @@ public final class HttpTransport implements AutoCloseable {
         return new TriggerCommand(tenant, wf.asText(), optText(body, "version"), input == null ? "{}" : input.toString(),
                 metadata, optText(body, "idempotencyKey"), prio == null || prio.isNull() ? 0 : prio.asInt(),
                 optText(body, "runId"));
+    }
+
+    /** POST /api/v1/runs/replay: {"workflow", "status", "createdAfter", "createdBefore", "metadata", "fromStep", "limit"}. */
+    private ObjectNode replayMatching(String tenant, JsonNode body) {
+        if (!body.isObject()) throw new HttpError(400, "body: expected a JSON object");
+        String wf = optText(body, "workflow");
+        if (wf == null || wf.isBlank()) throw new HttpError(400, "workflow: required");
+        Map<String, String> metadata = new HashMap<>();
+        JsonNode md = body.get("metadata");
+        if (md != null && !md.isNull()) {
+            if (!md.isObject()) throw new HttpError(400, "metadata: expected an object of strings");
+            for (Iterator<Map.Entry<String, JsonNode>> it = md.fields(); it.hasNext(); ) {
+                var e = it.next();
+                if (!e.getValue().isTextual()) {
+                    throw new HttpError(400, "metadata." + dev.drover.server.engine.Text.clip(e.getKey(), 40) + ": expected a string");
+                }
+                metadata.put(e.getKey(), e.getValue().asText());
+            }
+        }
+        JsonNode lim = body.get("limit");
+        if (lim != null && !lim.isNull() && !lim.isInt()) throw new HttpError(400, "limit: expected an integer");
+        var ids = engine.replays().replayMatching(tenant, wf, optText(body, "status"), instant(body, "createdAfter"),
+                instant(body, "createdBefore"), metadata, optText(body, "fromStep"), lim == null || lim.isNull() ? 0 : lim.asInt());
+        ObjectNode out = JSON.createObjectNode();
+        out.set("runIds", JSON.valueToTree(ids));
+        return out;
+    }
+
+    private static java.time.Instant instant(JsonNode body, String field) {
+        String t = optText(body, field);
+        if (t == null) return null;
+        try {
+            return java.time.Instant.parse(t);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new HttpError(400, field + ": expected an ISO-8601 instant such as 2026-11-25T10:00:00Z");
+        }
     }
 
     /** An optional string field: absent or null means not given; any other type is refused. */
@@ -259,6 +304,11 @@ public final class HttpTransport implements AutoCloseable {
         n.put("error", r.error());
         n.set("metadata", JSON.valueToTree(r.metadata()));
         n.put("priority", r.priority()).put("idempotencyKey", r.idempotencyKey());
+        if (r.parentRunId() != null) {
+            n.put("parentRunId", r.parentRunId()).put("parentStep", r.parentStep());
+            if (r.childIndex() != null) n.put("childIndex", r.childIndex());
+        }
+        if (r.eventId() != null) n.put("eventId", r.eventId());
         n.put("createdAt", str(r.createdAt())).put("startedAt", str(r.startedAt())).put("finishedAt", str(r.finishedAt()));
         var steps = n.putArray("steps");
         for (StepView s : r.steps()) {
