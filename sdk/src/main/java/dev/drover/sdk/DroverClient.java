@@ -14,8 +14,10 @@ import dev.drover.sdk.internal.Protos;
 import dev.drover.sdk.internal.Transport;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -212,6 +214,76 @@ public final class DroverClient implements AutoCloseable {
       req.setWorkflowVersion(o.workflowVersion());
     }
     return req.build();
+  }
+
+  /** Triggers child runs for a worker's step (see {@link StepContext#spawn}). */
+  List<RunHandle> spawnChildren(
+      String parentRunId, String parentStep, int firstIndex, String workflowName, List<String> inputsJson) {
+    dev.drover.proto.v1.TriggerRunsRequest.Builder batch = dev.drover.proto.v1.TriggerRunsRequest.newBuilder();
+    for (int i = 0; i < inputsJson.size(); i++) {
+      batch.addRuns(
+          triggerRequest(workflowName, inputsJson.get(i), RunOptions.defaults()).toBuilder()
+              .setParentRunId(parentRunId)
+              .setParentStep(parentStep)
+              .setChildIndex(firstIndex + i));
+    }
+    dev.drover.proto.v1.TriggerRunsRequest request = batch.build();
+    dev.drover.proto.v1.TriggerRunsResponse resp =
+        retryingTrigger(deadline -> transport.runs(deadline).triggerRuns(request));
+    List<RunHandle> out = new java.util.ArrayList<>(resp.getRunsCount());
+    for (TriggerRunResponse t : resp.getRunsList()) {
+      out.add(new RunHandle(this, t.getRunId(), t.getCreated()));
+    }
+    return out;
+  }
+
+  /**
+   * Runs a finished run again, in place, from the start ({@code fromStep} null) or from one step:
+   * that step and its descendants (and any step that did not succeed) run again; the others keep
+   * their outputs. Returns the run as it is right after the replay began.
+   *
+   * <pre>{@code
+   * client.replay(runId, "charge");
+   * client.awaitRun(runId, Duration.ofMinutes(1));
+   * }</pre>
+   */
+  public RunInfo replay(String runId, String fromStep) {
+    dev.drover.proto.v1.ReplayRunRequest req =
+        dev.drover.proto.v1.ReplayRunRequest.newBuilder()
+            .setRunId(Objects.requireNonNull(runId, "runId"))
+            .setFromStep(fromStep == null ? "" : fromStep)
+            .build();
+    return call(() -> Protos.toRunInfo(transport.runs().replayRun(req).getRun()));
+  }
+
+  /**
+   * Replays every finished run of {@code workflowName} matching the filter (nulls = any) and returns
+   * the ids of the runs replayed (at most {@code limit}; 0 = 1000).
+   */
+  public List<String> replayMatching(
+      String workflowName,
+      RunStatus status,
+      Instant createdAfter,
+      Instant createdBefore,
+      Map<String, String> metadata,
+      String fromStep,
+      int limit) {
+    dev.drover.proto.v1.ReplayRunsRequest.Builder req =
+        dev.drover.proto.v1.ReplayRunsRequest.newBuilder()
+            .setWorkflowName(Objects.requireNonNull(workflowName, "workflowName"))
+            .setStatus(Protos.toProto(status))
+            .setFromStep(fromStep == null ? "" : fromStep)
+            .setLimit(Math.max(0, limit));
+    if (createdAfter != null) {
+      req.setCreatedAfterMs(createdAfter.toEpochMilli());
+    }
+    if (createdBefore != null) {
+      req.setCreatedBeforeMs(createdBefore.toEpochMilli());
+    }
+    if (metadata != null) {
+      req.putAllMetadata(metadata);
+    }
+    return call(() -> List.copyOf(transport.runs().replayRuns(req.build()).getRunIdsList()));
   }
 
   /** A handle on an existing run (no server call). */

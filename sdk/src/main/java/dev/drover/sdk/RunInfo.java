@@ -27,6 +27,8 @@ import java.util.Map;
  * @param startedAt time the first step started
  * @param finishedAt time the run reached a final state
  * @param steps the run's steps (GetRun/AwaitRun only)
+ * @param parentRunId the parent run, for a child run spawned by a step; else {@code null}
+ * @param eventId the event that started the run; else {@code null}
  */
 public record RunInfo(
     String id,
@@ -40,7 +42,9 @@ public record RunInfo(
     Instant createdAt,
     Instant startedAt,
     Instant finishedAt,
-    List<StepInfo> steps) {
+    List<StepInfo> steps,
+    String parentRunId,
+    String eventId) {
 
   /** Copies collections so the record stays immutable. */
   public RunInfo {

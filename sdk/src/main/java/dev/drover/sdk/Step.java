@@ -21,7 +21,22 @@ import java.lang.annotation.Target;
  * <pre>{@code
  * @Step(parents = "validate", maxAttempts = 5, initialBackoff = "500ms", executionTimeout = "30s")
  * public Receipt charge(Order order, StepContext ctx) { ... }
+ *
+ * // Durable waits hold no worker slot: the server keeps them in its database.
+ * @Step(parents = "charge", waitForEvent = "payment.confirmed",
+ *       waitMatch = "event.orderId == input.orderId", waitTimeout = "3d")
+ * public void ship(Order order, StepContext ctx) { Confirmation c = ctx.event(Confirmation.class); ... }
+ *
+ * @Step(parents = "check", skipIf = "parents.check.amount < 100")
+ * public void review(StepContext ctx) { ... }
+ *
+ * @Step(onFailure = true)   // runs when the run fails; see StepContext#failure()
+ * public void alert(StepContext ctx) { ... }
  * }</pre>
+ *
+ * <p>Conditions ({@code skipIf}, {@code waitMatch}) are CEL expressions evaluated by the server:
+ * {@code skipIf} reads {@code input} and {@code parents} (parent name to output), {@code waitMatch}
+ * also reads {@code event} (the pushed event's payload).
  */
 @Documented
 @Retention(RetentionPolicy.RUNTIME)
@@ -53,4 +68,42 @@ public @interface Step {
 
   /** Worker slots one attempt occupies (at least 1). */
   int slots() default 1;
+
+  /**
+   * CEL condition over {@code input} and {@code parents}; when true the step is skipped (never runs,
+   * counts as done for its children, output {@code null}). Empty = never skipped.
+   */
+  String skipIf() default "";
+
+  /** Durable sleep before the step runs, once its parents are done (no slot held); {@code ""} = none. */
+  String sleep() default "";
+
+  /**
+   * Name of an event the step waits for (after {@link #sleep()}, if any) before it runs; the event's
+   * payload is then {@link StepContext#event(Class)}. No slot is held while waiting. {@code ""} = none.
+   */
+  String waitForEvent() default "";
+
+  /** CEL condition the awaited event must meet, over {@code event}, {@code input} and {@code parents}. */
+  String waitMatch() default "";
+
+  /** How long to wait for the event; {@code ""} = forever. */
+  String waitTimeout() default "";
+
+  /** On wait timeout: {@code FAIL} the step (and run), or {@code CONTINUE} and run without an event. */
+  WaitTimeout onWaitTimeout() default WaitTimeout.FAIL;
+
+  /**
+   * Marks the workflow's on-failure step: it has no parents, is not part of the DAG, and runs only
+   * when a run fails, with the failure available as {@link StepContext#failure()}. At most one per workflow.
+   */
+  boolean onFailure() default false;
+
+  /** What a step does when its event wait times out. */
+  enum WaitTimeout {
+    /** The step fails (without retry), and so does the run. */
+    FAIL,
+    /** The step runs anyway; {@link StepContext#event(Class)} returns {@code null}. */
+    CONTINUE
+  }
 }

@@ -1,6 +1,7 @@
 package dev.drover.sdk;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 
@@ -69,4 +70,36 @@ public interface StepContext {
 
   /** A logger named {@code drover.step.<workflow>.<step>}. */
   Logger log();
+
+  /**
+   * Spawns a child run of {@code workflowName} with {@code input}, linked to this run and step.
+   * Children are numbered in spawn order within the attempt; spawning the same index again (a
+   * retried attempt that spawns in the same order) returns the existing child instead of creating a
+   * second one. Cancelling or failing this run cancels its unfinished children.
+   *
+   * <pre>{@code
+   * RunHandle child = ctx.spawn("resize-image", Map.of("url", url));
+   * Thumbnail t = child.result(Thumbnail.class).join();
+   * }</pre>
+   */
+  RunHandle spawn(String workflowName, Object input);
+
+  /** {@link #spawn(String, Object)} for the workflow declared by {@code workflowClass}. */
+  RunHandle spawn(Class<?> workflowClass, Object input);
+
+  /**
+   * Spawns one child per input in few calls (10,000 per call, each call atomic), numbered
+   * consecutively; as idempotent as {@link #spawn(String, Object)}.
+   */
+  List<RunHandle> spawnMany(String workflowName, List<?> inputs);
+
+  /**
+   * The payload of the event this step waited for ({@code @Step(waitForEvent = ...)}), deserialized
+   * to {@code type}; {@code null} when the step did not wait for an event or its wait timed out
+   * with {@code onWaitTimeout = CONTINUE}.
+   */
+  <T> T event(Class<T> type);
+
+  /** For the workflow's on-failure step: what failed. {@code null} in every other step. */
+  StepFailure failure();
 }

@@ -19,10 +19,14 @@ public enum StepStatus {
   /** Failed for good. */
   FAILED,
   /** Cancelled with its run. */
-  CANCELLED;
+  CANCELLED,
+  /** Parents done; in a durable sleep or waiting for an event (holding no worker slot). */
+  WAITING,
+  /** Its skip condition held: never ran, counts as done. */
+  SKIPPED;
 
   /** Whether the step can no longer change state. */
   public boolean isFinal() {
-    return this == SUCCEEDED || this == FAILED || this == CANCELLED;
+    return this == SUCCEEDED || this == FAILED || this == CANCELLED || this == SKIPPED;
   }
 }

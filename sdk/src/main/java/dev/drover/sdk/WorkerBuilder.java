@@ -93,6 +93,7 @@ public final class WorkerBuilder {
         new WorkerRuntime(
             client.transport(),
             new WorkerRuntime.Config(name, workflows, slots, labels, heartbeatInterval));
+    runtime.spawner(client::spawnChildren);
     runtime.start();
     Worker[] self = new Worker[1];
     self[0] = new Worker(runtime, () -> client.forget(self[0]));

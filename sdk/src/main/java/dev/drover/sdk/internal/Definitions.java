@@ -73,8 +73,16 @@ public final class Definitions {
     if (byName.isEmpty()) {
       throw new IllegalArgumentException(where + " has no public @Step methods");
     }
+    List<String> onFailure = byName.values().stream().filter(s -> s.durable().onFailure()).map(StepModel::name).toList();
+    if (onFailure.size() > 1) {
+      throw new IllegalArgumentException(where + ": more than one onFailure step: " + onFailure);
+    }
     for (StepModel s : byName.values()) {
       for (String p : s.parents()) {
+        if (onFailure.contains(p)) {
+          throw new IllegalArgumentException(
+              where + ", step '" + s.name() + "': parent '" + p + "' is the onFailure step, which is not part of the DAG");
+        }
         if (!byName.containsKey(p)) {
           throw new IllegalArgumentException(
               where + ", step '" + s.name() + "': unknown parent '" + p + "' (steps are "
@@ -187,7 +195,30 @@ public final class Definitions {
         m,
         contextIndex,
         inputIndex,
-        inputIndex >= 0 ? params[inputIndex].getParameterizedType() : null);
+        inputIndex >= 0 ? params[inputIndex].getParameterizedType() : null,
+        durable(at, a, parents));
+  }
+
+  private static StepModel.Durable durable(String at, Step a, Set<String> parents) {
+    long sleep = millis(at, "sleep", a.sleep());
+    long waitTimeout = millis(at, "waitTimeout", a.waitTimeout());
+    String event = a.waitForEvent().trim();
+    if (event.isEmpty() && (!a.waitMatch().isBlank() || waitTimeout > 0)) {
+      throw new IllegalArgumentException(at + ": waitMatch and waitTimeout need waitForEvent");
+    }
+    if (event.contains("*")) {
+      throw new IllegalArgumentException(at + ", attribute waitForEvent: an exact event name, not a wildcard");
+    }
+    if (a.onFailure()) {
+      if (!parents.isEmpty()) {
+        throw new IllegalArgumentException(at + ": an onFailure step must not have parents");
+      }
+      if (sleep > 0 || !event.isEmpty() || !a.skipIf().isBlank()) {
+        throw new IllegalArgumentException(at + ": an onFailure step cannot wait or be skipped");
+      }
+    }
+    return new StepModel.Durable(a.skipIf().trim(), sleep, event, a.waitMatch().trim(), waitTimeout,
+        a.onWaitTimeout() == Step.WaitTimeout.CONTINUE, a.onFailure());
   }
 
   private static long millis(String at, String attribute, String value) {

@@ -52,7 +52,9 @@ public final class Protos {
         instant(r.getCreatedAtMs()),
         instant(r.getStartedAtMs()),
         instant(r.getFinishedAtMs()),
-        steps);
+        steps,
+        emptyToNull(r.getParentRunId()),
+        emptyToNull(r.getEventId()));
   }
 
   /** Converts a wire run status; UNSPECIFIED (never sent by a correct server) maps to QUEUED. */
@@ -88,6 +90,8 @@ public final class Protos {
       case STEP_STATUS_SUCCEEDED -> StepStatus.SUCCEEDED;
       case STEP_STATUS_FAILED -> StepStatus.FAILED;
       case STEP_STATUS_CANCELLED -> StepStatus.CANCELLED;
+      case STEP_STATUS_WAITING -> StepStatus.WAITING;
+      case STEP_STATUS_SKIPPED -> StepStatus.SKIPPED;
       default -> StepStatus.PENDING;
     };
   }

@@ -26,10 +26,86 @@ final class StepContextImpl implements StepContext {
   private volatile JsonNode inputTree;
   private volatile Map<String, JsonNode> parentTrees;
   private volatile Logger logger;
+  private final Spawner spawner;
+  private final java.util.concurrent.atomic.AtomicInteger nextChild = new java.util.concurrent.atomic.AtomicInteger();
+  private volatile JsonNode contextTree;
 
   StepContextImpl(StartStep start, WorkerRuntime.Attempt attempt) {
+    this(start, attempt, null);
+  }
+
+  StepContextImpl(StartStep start, WorkerRuntime.Attempt attempt, Spawner spawner) {
     this.start = start;
     this.attempt = attempt;
+    this.spawner = spawner;
+  }
+
+  @Override
+  public dev.drover.sdk.RunHandle spawn(String workflowName, Object input) {
+    return spawnMany(workflowName, java.util.Collections.singletonList(input)).get(0);
+  }
+
+  @Override
+  public dev.drover.sdk.RunHandle spawn(Class<?> workflowClass, Object input) {
+    return spawn(Definitions.workflowName(workflowClass), input);
+  }
+
+  @Override
+  public java.util.List<dev.drover.sdk.RunHandle> spawnMany(String workflowName, java.util.List<?> inputs) {
+    java.util.Objects.requireNonNull(workflowName, "workflowName");
+    if (spawner == null) {
+      throw new IllegalStateException("this worker cannot spawn child runs (no client connection)");
+    }
+    java.util.List<dev.drover.sdk.RunHandle> out = new java.util.ArrayList<>(inputs.size());
+    for (int from = 0; from < inputs.size(); from += 10_000) {
+      java.util.List<?> chunk = inputs.subList(from, Math.min(inputs.size(), from + 10_000));
+      java.util.List<String> json = new java.util.ArrayList<>(chunk.size());
+      for (Object in : chunk) {
+        json.add(in == null ? "" : Json.write(in, "input of a child run of '" + workflowName + "'"));
+      }
+      // Indexes are taken before the call: a failed call leaves a gap, never a reuse.
+      int first = nextChild.getAndAdd(chunk.size());
+      out.addAll(spawner.spawn(runId(), stepName(), first, workflowName, json));
+    }
+    return out;
+  }
+
+  private JsonNode context() {
+    JsonNode c = contextTree;
+    if (c == null) {
+      c = start.getContextJson().isEmpty()
+          ? com.fasterxml.jackson.databind.node.NullNode.getInstance()
+          : Json.tree(start.getContextJson(), "context of step '" + stepName() + "'");
+      contextTree = c;
+    }
+    return c;
+  }
+
+  @Override
+  public <T> T event(Class<T> type) {
+    JsonNode e = context().get("event");
+    if (e == null) {
+      return null;
+    }
+    try {
+      return Json.read(e.toString(), type, "event received by step '" + stepName() + "'");
+    } catch (IllegalArgumentException ex) {
+      throw new NonRetryableException(ex.getMessage(), ex);
+    }
+  }
+
+  @Override
+  public dev.drover.sdk.StepFailure failure() {
+    JsonNode c = context();
+    if (!c.has("failedStep") && !c.has("error")) {
+      return null;
+    }
+    JsonNode step = c.get("failedStep");
+    JsonNode error = c.get("error");
+    return new dev.drover.sdk.StepFailure(
+        step == null || step.isNull() ? null : step.asText(),
+        error == null || error.isNull() ? null : error.asText(),
+        c.path("attempts").asInt());
   }
 
   @Override

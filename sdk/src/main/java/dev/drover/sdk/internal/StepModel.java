@@ -26,6 +26,7 @@ import java.util.List;
  * @param contextIndex index of the {@code StepContext} parameter, or -1
  * @param inputIndex index of the input parameter, or -1
  * @param inputType generic type of the input parameter, or {@code null}
+ * @param durable waits, skip condition and on-failure role ({@link Durable#NONE} for a plain step)
  */
 public record StepModel(
     String name,
@@ -40,7 +41,35 @@ public record StepModel(
     Method method,
     int contextIndex,
     int inputIndex,
-    Type inputType) {
+    Type inputType,
+    Durable durable) {
+
+  /**
+   * The durable parts of a step: what it waits for and when it is skipped.
+   *
+   * @param skipIf CEL skip condition, or empty
+   * @param sleepMs durable sleep before running, 0 = none
+   * @param waitEvent event name to wait for, or empty
+   * @param waitMatch CEL condition on the event, or empty
+   * @param waitTimeoutMs event wait timeout, 0 = none
+   * @param continueOnTimeout run anyway when the wait times out
+   * @param onFailure this is the workflow's on-failure step
+   */
+  public record Durable(
+      String skipIf,
+      long sleepMs,
+      String waitEvent,
+      String waitMatch,
+      long waitTimeoutMs,
+      boolean continueOnTimeout,
+      boolean onFailure) {
+    /** A plain step. */
+    public static final Durable NONE = new Durable("", 0, "", "", 0, false, false);
+
+    boolean waits() {
+      return sleepMs > 0 || !waitEvent.isEmpty();
+    }
+  }
 
   /** Copies the parents so the record stays immutable. */
   public StepModel {
@@ -49,7 +78,7 @@ public record StepModel(
 
   /** The wire form sent on Register. */
   public StepDefinition toProto() {
-    return StepDefinition.newBuilder()
+    StepDefinition.Builder b = StepDefinition.newBuilder()
         .setName(name)
         .addAllParents(parents)
         .setRetry(
@@ -60,7 +89,16 @@ public record StepModel(
                 .setMaxBackoffMs(maxBackoffMs))
         .setExecutionTimeoutMs(executionTimeoutMs)
         .setScheduleToStartTimeoutMs(scheduleToStartTimeoutMs)
-        .setSlotCost(slots)
-        .build();
+        .setSlotCost(slots);
+    if (durable.waits()) {
+      b.setWait(
+          dev.drover.proto.v1.WaitCondition.newBuilder()
+              .setSleepMs(durable.sleepMs())
+              .setEvent(durable.waitEvent())
+              .setMatch(durable.waitMatch())
+              .setTimeoutMs(durable.waitTimeoutMs())
+              .setOnTimeout(durable.continueOnTimeout() ? "continue" : "fail"));
+    }
+    return b.setSkipIf(durable.skipIf()).build();
   }
 }

@@ -202,6 +202,13 @@ public final class WorkerRuntime {
   private final List<Thread> reporters = new ArrayList<>();
 
   /** Creates a runtime; nothing happens until {@link #start()}. */
+  private volatile Spawner spawner;
+
+  /** Lets steps spawn child runs through {@code s} (set before {@link #start()}). */
+  public void spawner(Spawner s) {
+    this.spawner = s;
+  }
+
   public WorkerRuntime(Transport transport, Config config) {
     this.transport = transport;
     this.config = config;
@@ -634,7 +641,7 @@ public final class WorkerRuntime {
         finish(a, failedEvent(a, a.cancelMessage(), StepCancelledException.class.getName(), "", false));
         return;
       }
-      StepContextImpl ctx = new StepContextImpl(s, a);
+      StepContextImpl ctx = new StepContextImpl(s, a, spawner);
       Object[] args;
       try {
         args = bindArguments(a, ctx);

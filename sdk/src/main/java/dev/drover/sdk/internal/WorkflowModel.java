@@ -41,6 +41,9 @@ public record WorkflowModel(
         WorkflowDefinition.newBuilder().setName(name).setVersion(version).setDescription(description);
     for (StepModel s : steps) {
       b.addSteps(s.toProto());
+      if (s.durable().onFailure()) {
+        b.setOnFailureStep(s.name());
+      }
     }
     return b.build();
   }
