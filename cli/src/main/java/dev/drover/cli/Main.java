@@ -29,6 +29,7 @@ import picocli.CommandLine.IVersionProvider;
       RunCommand.class,
       RunsCommand.class,
       CancelCommand.class,
+      ReplayCommand.class,
       BenchCommand.class,
       ChaosCommand.class,
       CommandLine.HelpCommand.class
