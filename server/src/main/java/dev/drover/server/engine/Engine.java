@@ -23,6 +23,7 @@ public final class Engine implements AutoCloseable {
     private final RunProgress progress;
     private final RunWatcher watcher;
     private final Runs runs;
+    private final Events events;
     private final StepReports reports;
     private final Dispatcher dispatcher;
     private final Maintenance maintenance;
@@ -46,6 +47,7 @@ public final class Engine implements AutoCloseable {
         this.progress = new RunProgress(catalog, backlog);
         this.watcher = new RunWatcher(db);
         this.runs = new Runs(db, catalog, progress, watcher, this, stats, registry, backlog, settings);
+        this.events = new Events(db, runs, settings);
         this.reports = new StepReports(db, progress, registry, this, stats);
         this.dispatcher = new Dispatcher(db, registry, catalog, settings, stats, backlog);
         this.maintenance = new Maintenance(db, progress, this, settings);
@@ -169,6 +171,7 @@ public final class Engine implements AutoCloseable {
     }
 
     public Runs runs() { return runs; }
+    public Events events() { return events; }
     public EngineStats stats() { return stats; }
     public WorkerRegistry workers() { return registry; }
     public StepReports reports() { return reports; }
