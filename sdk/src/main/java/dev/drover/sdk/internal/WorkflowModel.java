@@ -42,6 +42,7 @@ public record WorkflowModel(
     for (StepModel s : steps) {
       b.addSteps(s.toProto());
     }
+    Definitions.addEventTriggers(b, type);
     return b.build();
   }
 }
