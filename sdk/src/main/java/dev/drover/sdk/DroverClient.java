@@ -475,4 +475,124 @@ public final class DroverClient implements AutoCloseable {
       throw Protos.toDroverException(e);
     }
   }
+
+  // ---- events ----
+
+  /**
+   * Pushes an event: the server stores it and, in the same transaction, starts every workflow
+   * listening to it ({@link OnEvent}). Safe to retry: the event id is chosen here, and the call is
+   * retried while the server is unreachable within the call timeout, so it is stored at most once.
+   *
+   * <pre>{@code
+   * PushResult r = client.push("order.paid", Map.of("orderId", "o-1", "total", 150));
+   * }</pre>
+   *
+   * @param payload any Jackson-serializable value ({@code null} means {@code {}})
+   * @throws IllegalArgumentException when {@code payload} cannot be serialized
+   * @throws DroverException when the server refuses the event
+   */
+  public PushResult push(String name, Object payload) {
+    return push(EventRequest.of(name, payload));
+  }
+
+  /**
+   * Pushes an event with metadata and an optional idempotency key; a push repeating a stored key
+   * returns that event with {@code created=false} and starts nothing.
+   *
+   * <pre>{@code
+   * client.push(EventRequest.of("order.paid", paid).withIdempotencyKey("paid-" + paid.orderId()));
+   * }</pre>
+   */
+  public PushResult push(EventRequest event) {
+    Objects.requireNonNull(event, "event");
+    dev.drover.proto.v1.PushEventRequest req = pushRequest(event, "payload of event '" + event.name() + "'");
+    dev.drover.proto.v1.PushEventResponse resp = retryingTrigger(deadline -> transport.events(deadline).pushEvent(req));
+    return toPushResult(resp);
+  }
+
+  /**
+   * Pushes up to 10,000 events in one call and one transaction: all are stored with their runs, or
+   * none (an invalid item fails the call with a {@link DroverException} naming it, e.g.
+   * {@code events[17].payload_json}). Retried like {@link #push(EventRequest)}.
+   *
+   * <pre>{@code
+   * List<PushResult> results = client.pushMany(orders.stream()
+   *     .map(o -> EventRequest.of("order.paid", o)).toList());
+   * }</pre>
+   */
+  public List<PushResult> pushMany(List<EventRequest> events) {
+    Objects.requireNonNull(events, "events");
+    dev.drover.proto.v1.PushEventsRequest.Builder batch = dev.drover.proto.v1.PushEventsRequest.newBuilder();
+    for (int i = 0; i < events.size(); i++) {
+      batch.addEvents(pushRequest(Objects.requireNonNull(events.get(i), "events[" + i + "]"), "payload of events[" + i + "]"));
+    }
+    dev.drover.proto.v1.PushEventsRequest req = batch.build();
+    dev.drover.proto.v1.PushEventsResponse resp = retryingTrigger(deadline -> transport.events(deadline).pushEvents(req));
+    List<PushResult> out = new ArrayList<>(resp.getEventsCount());
+    for (dev.drover.proto.v1.PushEventResponse r : resp.getEventsList()) {
+      out.add(toPushResult(r));
+    }
+    return out;
+  }
+
+  /** The event with its payload, metadata and every run it started (replays included). */
+  public EventInfo getEvent(String eventId) {
+    Objects.requireNonNull(eventId, "eventId");
+    dev.drover.proto.v1.GetEventRequest req = dev.drover.proto.v1.GetEventRequest.newBuilder().setEventId(eventId).build();
+    return call(() -> toEventInfo(transport.events(transport.callTimeout()).getEvent(req)));
+  }
+
+  /**
+   * Recent events, newest first, without their runs.
+   *
+   * <pre>{@code
+   * List<EventInfo> paid = client.listEvents("order.*", null, 100);
+   * }</pre>
+   *
+   * @param name an exact name or a wildcard ({@code "order.*"}), or {@code null} for all
+   * @param beforeEventId page backwards from this event (exclusive), or {@code null}
+   * @param limit maximum number (0 = server default of 50; at most 1000)
+   */
+  public List<EventInfo> listEvents(String name, String beforeEventId, int limit) {
+    dev.drover.proto.v1.ListEventsRequest req = dev.drover.proto.v1.ListEventsRequest.newBuilder()
+        .setName(name == null ? "" : name)
+        .setBeforeEventId(beforeEventId == null ? "" : beforeEventId)
+        .setLimit(Math.max(0, limit))
+        .build();
+    return call(() -> transport.events(transport.callTimeout()).listEvents(req).getEventsList().stream()
+        .map(DroverClient::toEventInfo).toList());
+  }
+
+  /**
+   * Starts the workflows listening to the event now again (after a fix, say), with new runs linked
+   * to the original event; returns the new runs' ids. Not retried: each call starts new runs.
+   */
+  public List<String> replayEvent(String eventId) {
+    Objects.requireNonNull(eventId, "eventId");
+    dev.drover.proto.v1.ReplayEventRequest req = dev.drover.proto.v1.ReplayEventRequest.newBuilder().setEventId(eventId).build();
+    return call(() -> List.copyOf(transport.events(transport.callTimeout()).replayEvent(req).getRunIdsList()));
+  }
+
+  private static dev.drover.proto.v1.PushEventRequest pushRequest(EventRequest e, String what) {
+    dev.drover.proto.v1.PushEventRequest.Builder b = dev.drover.proto.v1.PushEventRequest.newBuilder()
+        .setName(e.name())
+        .setPayloadJson(e.payload() == null ? "" : Json.write(e.payload(), what))
+        .putAllMetadata(e.metadata())
+        // Chosen here so that retrying this very request can never store the event twice.
+        .setEventId(dev.drover.sdk.internal.RunIds.next());
+    if (e.idempotencyKey() != null) {
+      b.setIdempotencyKey(e.idempotencyKey());
+    }
+    return b.build();
+  }
+
+  private static PushResult toPushResult(dev.drover.proto.v1.PushEventResponse r) {
+    return new PushResult(r.getEventId(), r.getCreated(), r.getRunIdsList());
+  }
+
+  private static EventInfo toEventInfo(dev.drover.proto.v1.Event e) {
+    return new EventInfo(e.getId(), e.getName(), e.getPayloadJson(), e.getMetadataMap(),
+        e.getIdempotencyKey().isEmpty() ? null : e.getIdempotencyKey(),
+        e.getCreatedAtMs() == 0 ? null : java.time.Instant.ofEpochMilli(e.getCreatedAtMs()), e.getRunIdsList());
+  }
 }

@@ -90,8 +90,50 @@ public final class Definitions {
         }
       }
     }
+    checkEventTriggers(where, wfClass);
     return new WorkflowModel(
         wfClass, name, wf.version().trim(), wf.description(), topologicalOrder(where, byName));
+  }
+
+  /**
+   * Checks the class's {@link dev.drover.sdk.OnEvent} listeners: names and wildcards here, filters
+   * (CEL) by the server when the worker registers.
+   */
+  static void checkEventTriggers(String where, Class<?> wfClass) {
+    dev.drover.sdk.OnEvent[] listeners = wfClass.getAnnotationsByType(dev.drover.sdk.OnEvent.class);
+    for (int i = 0; i < listeners.length; i++) {
+      String at = where + ", @OnEvent #" + (i + 1) + ", attribute value";
+      String pattern = listeners[i].value();
+      if (pattern == null || pattern.isBlank()) {
+        throw new IllegalArgumentException(at + ": the event name must not be empty");
+      }
+      if (pattern.length() > 200) {
+        throw new IllegalArgumentException(at + ": the event name is longer than 200 characters");
+      }
+      if (!pattern.equals(pattern.trim())) {
+        throw new IllegalArgumentException(at + ": \"" + pattern + "\" has leading or trailing spaces");
+      }
+      int star = pattern.indexOf('*');
+      boolean wildcardOk = pattern.equals("*")
+          || (star == pattern.length() - 1 && pattern.endsWith(".*") && pattern.length() > 2);
+      if (star >= 0 && !wildcardOk) {
+        throw new IllegalArgumentException(at + ": \"" + pattern
+            + "\" is not a valid wildcard: '*' may only stand alone or as the whole last segment, as in \"order.*\"");
+      }
+      if (listeners[i].filter().length() > 4096) {
+        throw new IllegalArgumentException(
+            where + ", @OnEvent #" + (i + 1) + ", attribute filter: longer than 4096 characters");
+      }
+    }
+  }
+
+  /** Adds the class's {@link dev.drover.sdk.OnEvent} listeners to its wire definition. */
+  public static void addEventTriggers(dev.drover.proto.v1.WorkflowDefinition.Builder b, Class<?> wfClass) {
+    for (dev.drover.sdk.OnEvent e : wfClass.getAnnotationsByType(dev.drover.sdk.OnEvent.class)) {
+      b.addEventTriggers(dev.drover.proto.v1.EventTrigger.newBuilder()
+          .setEvent(e.value())
+          .setFilter(e.filter().trim()));
+    }
   }
 
   private static List<Method> stepMethods(Class<?> wfClass, String where) {

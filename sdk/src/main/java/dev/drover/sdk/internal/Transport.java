@@ -106,6 +106,12 @@ public final class Transport implements AutoCloseable {
         .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** An event-service stub with a specific deadline; fails fast (UNAVAILABLE) when no server answers. */
+  public dev.drover.proto.v1.EventServiceGrpc.EventServiceBlockingStub events(Duration deadline) {
+    return dev.drover.proto.v1.EventServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
   /** An async worker-service stub without deadline, for the long-lived Listen stream. */
   public WorkerServiceGrpc.WorkerServiceStub workersAsync() {
     return WorkerServiceGrpc.newStub(channel);

@@ -45,6 +45,7 @@ public record WorkflowModel(
         b.setOnFailureStep(s.name());
       }
     }
+    Definitions.addEventTriggers(b, type);
     return b.build();
   }
 }

@@ -24,6 +24,7 @@ public final class Engine implements AutoCloseable {
     private final RunWatcher watcher;
     private final Runs runs;
     private final Replays replays;
+    private final Events events;
     private final StepReports reports;
     private final Dispatcher dispatcher;
     private final Maintenance maintenance;
@@ -48,10 +49,15 @@ public final class Engine implements AutoCloseable {
         this.progress = new RunProgress(catalog, backlog);
         this.watcher = new RunWatcher(db);
         this.runs = new Runs(db, catalog, progress, watcher, this, stats, registry, backlog, settings);
+        this.events = new Events(db, runs, settings);
         this.reports = new StepReports(db, progress, registry, this, stats);
         this.dispatcher = new Dispatcher(db, registry, catalog, settings, stats, backlog);
         this.waits = new Waits(db, progress, this);
         this.replays = new Replays(db, catalog, progress, this);
+        // A pushed event wakes the steps waiting for it, in the push's own transaction.
+        events.addSink((tx, stored, fx) -> {
+            for (Events.StoredEvent e : stored) waits.eventPushed(tx, e.tenantId(), e.id(), e.name(), e.payloadJson(), fx);
+        });
         this.maintenance = new Maintenance(db, progress, this, settings, waits);
         registry.onCapacity(dispatcher::wake);
     }
@@ -174,6 +180,7 @@ public final class Engine implements AutoCloseable {
 
     public Runs runs() { return runs; }
     public Replays replays() { return replays; }
+    public Events events() { return events; }
     public EngineStats stats() { return stats; }
     public WorkerRegistry workers() { return registry; }
     public StepReports reports() { return reports; }

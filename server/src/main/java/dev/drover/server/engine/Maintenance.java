@@ -88,6 +88,7 @@ final class Maintenance {
             n = db.inTx(tx -> runs.pruneFinished(tx, retentionMs, 1000));
             total += n;
         } while (n == 1000);
+        engine.events().prune(retentionMs);
         int silent = db.inTx(tx -> workers.deleteSilent(tx, Math.max(600_000, settings.leaseTimeout().toMillis() * 10)));
         if (total > 0 || silent > 0) log.info("Pruned {} finished runs older than {} and {} silent workers", total,
                 settings.retention(), silent);

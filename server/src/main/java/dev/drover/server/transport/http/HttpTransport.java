@@ -43,6 +43,7 @@ import org.slf4j.LoggerFactory;
  * POST /api/v1/runs/{id}/cancel
  * POST /api/v1/runs/{id}/replay      {"fromStep": "charge"} (optional): run a finished run again in place
  * POST /api/v1/runs/replay           {"workflow", "status", "createdAfter", "createdBefore", "metadata", "fromStep", "limit"}
+ * ...  /api/v1/events...             see {@link EventRoutes}
  * </pre>
  */
 public final class HttpTransport implements AutoCloseable {
@@ -58,9 +59,11 @@ public final class HttpTransport implements AutoCloseable {
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private final Engine engine;
     private final byte[] expectedAuth;
+    private final EventRoutes events;
 
     public HttpTransport(Engine engine, String bindAddress, int port, String token) throws IOException {
         this.engine = engine;
+        this.events = new EventRoutes(engine);
         this.expectedAuth = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
         this.server = HttpServer.create(new InetSocketAddress(bindAddress, port), 512);
         server.setExecutor(executor);
@@ -76,7 +79,7 @@ public final class HttpTransport implements AutoCloseable {
         return server.getAddress().getPort();
     }
 
-    private static final class HttpError extends RuntimeException {
+    static final class HttpError extends RuntimeException {
         final int status;
 
         HttpError(int status, String message) {
@@ -130,6 +133,10 @@ public final class HttpTransport implements AutoCloseable {
         authenticate(ex);
         String tenant = EngineSettings.DEFAULT_TENANT;
         String[] parts = path.replaceAll("/+$", "").split("/");
+        if (parts.length >= 4 && parts[2].equals("v1") && parts[3].equals("events")) {
+            events.route(ex, method, parts, tenant);
+            return;
+        }
         // ["", "api", "v1", "runs", id?, action?]
         if (parts.length < 4 || !parts[2].equals("v1") || !parts[3].equals("runs")) {
             throw new HttpError(404, "no such endpoint: " + path);
@@ -340,7 +347,7 @@ public final class HttpTransport implements AutoCloseable {
         return JSON.createObjectNode().put("error", dev.drover.server.engine.Text.clip(message, 2000));
     }
 
-    private static void send(HttpExchange ex, int status, JsonNode body) throws IOException {
+    static void send(HttpExchange ex, int status, JsonNode body) throws IOException {
         byte[] bytes = JSON.writeValueAsBytes(body);
         ex.getResponseHeaders().set("Content-Type", "application/json");
         ex.sendResponseHeaders(status, bytes.length);
