@@ -162,6 +162,93 @@ class DurableWorkflowsTest {
         assertThat(quick.output(Long.class)).isLessThan(woke);
     }
 
+    // ---- wait for event ----------------------------------------------------------------------------
+
+    public record Payment(String orderId, int cents) {}
+
+    @Workflow(name = "durable-await-payment", version = "1")
+    public static class AwaitPayment {
+        @Step(waitForEvent = "durable.payment.confirmed", waitMatch = "event.orderId == input.orderId", waitTimeout = "60s")
+        public Payment ship(StepContext ctx) {
+            return ctx.event(Payment.class);
+        }
+    }
+
+    @Workflow(name = "durable-await-short", version = "1")
+    public static class AwaitShort {
+        @Step(waitForEvent = "durable.never", waitTimeout = "1s")
+        public String give() {
+            return "unreachable";
+        }
+    }
+
+    @Workflow(name = "durable-await-or-go-on", version = "1")
+    public static class AwaitOrGoOn {
+        @Step(waitForEvent = "durable.never", waitTimeout = "1s", onWaitTimeout = Step.WaitTimeout.CONTINUE)
+        public String give(StepContext ctx) {
+            return ctx.event(Payment.class) == null ? "went on without" : "got one";
+        }
+    }
+
+    @Test
+    void aStepWaitsForItsEventHoldingNoSlotAndIgnoresOthers() throws Exception {
+        RunHandle waiting = client.run("durable-await-payment", Map.of("orderId", "A-1"));
+        awaitStep(waiting.runId(), "ship", StepStatus.WAITING);
+        // The one-slot worker runs other work meanwhile.
+        assertThat(client.run("durable-quick", Map.of()).await(Duration.ofSeconds(10)).status()).isEqualTo(RunStatus.SUCCEEDED);
+        client.push("durable.payment.confirmed", new Payment("B-2", 100)); // another order's payment
+        client.push("durable.payment.other", new Payment("A-1", 100));     // another event
+        Thread.sleep(300);
+        assertThat(client.getRun(waiting.runId()).step("ship").status()).isEqualTo(StepStatus.WAITING);
+        client.push("durable.payment.confirmed", new Payment("A-1", 4200));
+        RunInfo run = waiting.await(Duration.ofSeconds(10));
+        assertThat(run.status()).isEqualTo(RunStatus.SUCCEEDED);
+        assertThat(run.output(Payment.class)).isEqualTo(new Payment("A-1", 4200));
+    }
+
+    @Test
+    void anEventWaitTimesOutAsDeclared() {
+        RunInfo failed = client.run("durable-await-short", Map.of()).await(Duration.ofSeconds(10));
+        assertThat(failed.status()).isEqualTo(RunStatus.FAILED);
+        assertThat(failed.error()).contains("timed out waiting");
+        RunInfo went = client.run("durable-await-or-go-on", Map.of()).await(Duration.ofSeconds(10));
+        assertThat(went.status()).isEqualTo(RunStatus.SUCCEEDED);
+        assertThat(went.output(String.class)).isEqualTo("went on without");
+    }
+
+    // ---- conditional steps -------------------------------------------------------------------------
+
+    public record Check(int amount) {}
+
+    @Workflow(name = "durable-conditional", version = "1")
+    public static class Conditional {
+        @Step
+        public Check check(Check in) {
+            return in;
+        }
+
+        @Step(parents = "check", skipIf = "parents.check.amount < 100")
+        public String review() {
+            return "reviewed";
+        }
+
+        @Step(parents = "review")
+        public String finish(StepContext ctx) {
+            return "done after " + ctx.parentOutputs().get("review");
+        }
+    }
+
+    @Test
+    void aStepIsSkippedWhenItsConditionHoldsAndItsChildrenGoOn() {
+        RunInfo small = client.run("durable-conditional", new Check(50)).await(Duration.ofSeconds(10));
+        assertThat(small.status()).isEqualTo(RunStatus.SUCCEEDED);
+        assertThat(small.step("review").status()).isEqualTo(StepStatus.SKIPPED);
+        assertThat(small.output(String.class)).isEqualTo("done after null");
+        RunInfo big = client.run("durable-conditional", new Check(500)).await(Duration.ofSeconds(10));
+        assertThat(big.step("review").status()).isEqualTo(StepStatus.SUCCEEDED);
+        assertThat(big.output(String.class)).isEqualTo("done after \"reviewed\"");
+    }
+
     // ---- on-failure ------------------------------------------------------------------------------
 
     static final List<StepFailure> failures = new CopyOnWriteArrayList<>();
@@ -262,20 +349,26 @@ class DurableWorkflowsTest {
     // ---- restart -----------------------------------------------------------------------------------
 
     @Test
-    void aSleepSurvivesAServerRestart() {
+    void sleepsAndEventWaitsSurviveAServerRestart() {
         Path dir = TestServer.tempDir("drover-durable-restart-");
-        String runId;
+        String napId, payId;
         try (DroverServer s1 = TestServer.start(dir); DroverClient c1 = TestServer.client(s1.grpcPort())) {
-            Worker w = c1.newWorker("restart-worker").register(new Nap()).slots(2).start();
-            runId = c1.run("durable-nap", Map.of()).runId();
-            assertThat(c1.getRun(runId).step("wake").status()).isEqualTo(StepStatus.WAITING);
+            Worker w = c1.newWorker("restart-worker").register(new Nap()).register(new AwaitPayment()).slots(2).start();
+            napId = c1.run("durable-nap", Map.of()).runId();
+            payId = c1.run("durable-await-payment", Map.of("orderId", "R-1")).runId();
+            assertThat(c1.getRun(napId).step("wake").status()).isEqualTo(StepStatus.WAITING);
+            assertThat(c1.getRun(payId).step("ship").status()).isEqualTo(StepStatus.WAITING);
             w.close();
         }
         try (DroverServer s2 = TestServer.start(dir); DroverClient c2 = TestServer.client(s2.grpcPort())) {
-            assertThat(c2.getRun(runId).step("wake").status()).isIn(StepStatus.WAITING, StepStatus.QUEUED);
-            try (Worker w = c2.newWorker("restart-worker-2").register(new Nap()).slots(2).start()) {
-                RunInfo run = c2.awaitRun(runId, Duration.ofSeconds(20));
-                assertThat(run.status()).isEqualTo(RunStatus.SUCCEEDED);
+            assertThat(c2.getRun(napId).step("wake").status()).isIn(StepStatus.WAITING, StepStatus.QUEUED);
+            assertThat(c2.getRun(payId).step("ship").status()).isEqualTo(StepStatus.WAITING);
+            try (Worker w = c2.newWorker("restart-worker-2").register(new Nap()).register(new AwaitPayment()).slots(2).start()) {
+                assertThat(c2.awaitRun(napId, Duration.ofSeconds(20)).status()).isEqualTo(RunStatus.SUCCEEDED);
+                c2.push("durable.payment.confirmed", new Payment("R-1", 1));
+                RunInfo paid = c2.awaitRun(payId, Duration.ofSeconds(20));
+                assertThat(paid.status()).isEqualTo(RunStatus.SUCCEEDED);
+                assertThat(paid.output(Payment.class)).isEqualTo(new Payment("R-1", 1));
             }
         }
     }
@@ -299,10 +392,12 @@ class DurableWorkflowsTest {
     static void start() {
         client = TestServer.client();
         // One slot for the slot test's workflows; the fan-out gets its own roomy worker.
-        worker = client.newWorker("durable-one-slot").register(new Nap()).register(new Quick()).slots(1).start();
+        worker = client.newWorker("durable-one-slot").register(new Nap()).register(new Quick())
+                .register(new AwaitPayment()).slots(1).start();
         fanOutWorker = client.newWorker("durable-many").register(new Square()).register(new FanOut())
                 .register(new CrashyParent()).register(new SleepyChild()).register(new ParentOfSleeper())
-                .register(new WithOnFailure()).register(new Replayable()).slots(32).start();
+                .register(new WithOnFailure()).register(new Replayable()).register(new AwaitShort())
+                .register(new AwaitOrGoOn()).register(new Conditional()).slots(32).start();
     }
 
     @AfterAll
