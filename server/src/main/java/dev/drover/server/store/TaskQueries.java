@@ -13,6 +13,13 @@ import java.util.UUID;
  * task names the attempt it expects, so a report from an attempt that lost its lease changes nothing.
  */
 public final class TaskQueries {
+    /**
+     * How much earlier in the queue each priority level puts a task (see V6__priority_aging.sql): a
+     * priority-4 task goes before priority-1 tasks up to 90 s older, and no further, so low priority
+     * work is delayed, never starved.
+     */
+    public static final long PRIORITY_AGING_MS = 30_000; // written as 30000 in insert()
+
     private static final String RETURNING = """
             RETURNING t.id, t.tenant_id, t.run_id, t.step_name, t.workflow_name, t.workflow_version, t.priority,
                       t.state, t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id""";
@@ -48,7 +55,7 @@ public final class TaskQueries {
         tx.query("""
                 INSERT INTO drover_task (tenant_id, run_id, step_name, workflow_name, workflow_version, action, priority,
                                          state, attempt, worker_id, lease_expires_at, execution_deadline,
-                                         max_attempts, slot_cost, execution_timeout_ms, schedule_deadline)
+                                         max_attempts, slot_cost, execution_timeout_ms, schedule_deadline, rank)
                 SELECT u.tenant, u.run_id, u.step, u.wf, u.version, u.action, u.prio,
                        CASE WHEN u.worker IS NULL THEN 'queued' ELSE 'leased' END,
                        CASE WHEN u.worker IS NULL THEN u.base ELSE u.base + 1 END,
@@ -56,7 +63,8 @@ public final class TaskQueries {
                        CASE WHEN u.worker IS NOT NULL THEN now() + ? * interval '1 millisecond' END,
                        CASE WHEN u.worker IS NOT NULL AND u.timeout > 0 THEN now() + u.timeout * interval '1 millisecond' END,
                        u.base + u.max_attempts, u.cost, u.timeout,
-                       CASE WHEN u.s2s > 0 AND u.worker IS NULL THEN now() + u.s2s * interval '1 millisecond' END
+                       CASE WHEN u.s2s > 0 AND u.worker IS NULL THEN now() + u.s2s * interval '1 millisecond' END,
+                       (extract(epoch FROM now()) * 1000)::bigint - 30000 * (CASE WHEN u.prio = 0 THEN 2 ELSE u.prio END)
                   FROM unnest(?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::int[],
                               ?::int[], ?::bigint[], ?::bigint[], ?::uuid[], ?::int[])
                        AS u(tenant, run_id, step, wf, version, action, prio, max_attempts, cost, timeout, s2s, worker, base)
@@ -99,7 +107,7 @@ public final class TaskQueries {
                 WITH picked AS (
                     SELECT id FROM drover_task
                      WHERE state = 'queued' AND tenant_id = ? AND action = ? AND available_at <= now()
-                     ORDER BY priority DESC, id
+                     ORDER BY rank, id
                      LIMIT ? FOR UPDATE SKIP LOCKED),
                 claimed AS (
                     UPDATE drover_task t
@@ -120,7 +128,7 @@ public final class TaskQueries {
                        c.state, c.attempt, c.max_attempts, c.slot_cost, c.execution_timeout_ms, c.worker_id,
                        r.input::text AS input, r.metadata::text AS metadata
                   FROM claimed c JOIN drover_run r ON r.id = c.run_id
-                 ORDER BY c.priority DESC, c.id""",
+                 ORDER BY c.rank, c.id""",
                 ps -> {
                     ps.setString(1, tenantId);
                     ps.setString(2, action);
