@@ -73,6 +73,10 @@ public final class Definitions {
     if (byName.isEmpty()) {
       throw new IllegalArgumentException(where + " has no public @Step methods");
     }
+    concurrency(wfClass, where);
+    for (StepModel s : byName.values()) {
+      concurrency(s.method(), where + ", step '" + s.name() + "'");
+    }
     List<String> onFailure = byName.values().stream().filter(s -> s.durable().onFailure()).map(StepModel::name).toList();
     if (onFailure.size() > 1) {
       throw new IllegalArgumentException(where + ": more than one onFailure step: " + onFailure);
@@ -134,6 +138,24 @@ public final class Definitions {
           .setEvent(e.value())
           .setFilter(e.filter().trim()));
     }
+  }
+
+  /** The concurrency groups declared on a workflow class or step method, validated, in wire form. */
+  public static List<dev.drover.proto.v1.ConcurrencyGroup> concurrency(
+      java.lang.reflect.AnnotatedElement element, String where) {
+    List<dev.drover.proto.v1.ConcurrencyGroup> out = new ArrayList<>();
+    for (dev.drover.sdk.Concurrency c : element.getAnnotationsByType(dev.drover.sdk.Concurrency.class)) {
+      if (c.maxRunning() < 1) {
+        throw new IllegalArgumentException(where + ": @Concurrency maxRunning must be >= 1, got " + c.maxRunning());
+      }
+      out.add(
+          dev.drover.proto.v1.ConcurrencyGroup.newBuilder()
+              .setKeyExpression(c.key().trim())
+              .setMaxRunning(c.maxRunning())
+              .setStrategy(c.strategy().name().toLowerCase(java.util.Locale.ROOT))
+              .build());
+    }
+    return out;
   }
 
   private static List<Method> stepMethods(Class<?> wfClass, String where) {

@@ -39,8 +39,11 @@ public record WorkflowModel(
   public WorkflowDefinition toProto() {
     WorkflowDefinition.Builder b =
         WorkflowDefinition.newBuilder().setName(name).setVersion(version).setDescription(description);
+    b.addAllConcurrency(Definitions.concurrency(type, "workflow '" + name + "'"));
     for (StepModel s : steps) {
-      b.addSteps(s.toProto());
+      b.addSteps(
+          s.toProto().toBuilder()
+              .addAllConcurrency(Definitions.concurrency(s.method(), "workflow '" + name + "', step '" + s.name() + "'")));
       if (s.durable().onFailure()) {
         b.setOnFailureStep(s.name());
       }

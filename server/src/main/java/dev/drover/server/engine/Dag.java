@@ -61,10 +61,12 @@ public final class Dag {
                 throw EngineException.invalid("workflow.steps: negative retry/timeout/slot setting on step '" + s.getName() + "'");
             }
             checkWait(s);
+            Gate.validate("workflow.steps.concurrency", s.getConcurrencyList());
             if (!s.getSkipIf().isEmpty()) {
                 Expressions.compile("workflow.steps.skip_if", s.getSkipIf(), STEP_VARIABLES);
             }
         }
+        Gate.validate("workflow.concurrency", def.getConcurrencyList());
         if (!onFailureName.isEmpty()) {
             StepDefinition f = dag.steps.remove(onFailureName);
             if (f == null) {
@@ -143,6 +145,13 @@ public final class Dag {
     public Iterable<StepDefinition> steps() { return steps.values(); }
     /** Number of steps in the DAG (without the on-failure step). */
     public int size() { return steps.size(); }
+    /** True when the workflow or one of its steps declares concurrency groups. */
+    public boolean hasConcurrency() {
+        if (definition.getConcurrencyCount() > 0) return true;
+        for (StepDefinition s : steps.values()) if (s.getConcurrencyCount() > 0) return true;
+        return false;
+    }
+
     /** The step that runs when a run fails, or null. */
     public StepDefinition onFailure() { return onFailure; }
     /** True when the step goes straight to the queue once ready (no wait, no skip condition). */

@@ -46,7 +46,7 @@ public final class Engine implements AutoCloseable {
         this.settings = settings;
         this.catalog = new WorkflowCatalog(db);
         this.registry = new WorkerRegistry(db, catalog, settings, backlog);
-        this.progress = new RunProgress(catalog, backlog);
+        this.progress = new RunProgress(catalog, backlog, new Gate(catalog));
         this.watcher = new RunWatcher(db);
         this.runs = new Runs(db, catalog, progress, watcher, this, stats, registry, backlog, settings);
         this.events = new Events(db, runs, settings);

@@ -156,6 +156,73 @@ public final class Expressions {
         };
     }
 
+    /** An expression that computes a key (concurrency group, rate-limit bucket) from a document. */
+    public interface KeyExpression {
+        /**
+         * The key as text: strings as they are, numbers and booleans in their JSON form; null when the
+         * expression fails on this document or yields something else (a map, a list, null).
+         */
+        String key(Map<String, String> jsonVariables);
+
+        String expression();
+    }
+
+    private static final Map<Key, KeyExpression> KEY_CACHE = new ConcurrentHashMap<>();
+    private static final Map<Set<String>, CelCompiler> KEY_COMPILERS = new ConcurrentHashMap<>();
+
+    /** Compiles a key expression once (cached); INVALID_ARGUMENT ("field: problem") when it does not compile. */
+    public static KeyExpression compileKey(String field, String expression, Set<String> variables) {
+        if (expression == null || expression.isBlank()) throw EngineException.invalid(field + ": must not be empty");
+        if (expression.length() > MAX_LENGTH) {
+            throw EngineException.invalid(field + ": longer than " + MAX_LENGTH + " characters");
+        }
+        Text.check(field, expression);
+        Key key = new Key(expression, Set.copyOf(variables));
+        KeyExpression cached = KEY_CACHE.get(key);
+        if (cached != null) return cached;
+        CelCompiler compiler = KEY_COMPILERS.computeIfAbsent(key.variables(), vars -> {
+            CelCompilerBuilder b = CelCompilerFactory.standardCelCompilerBuilder()
+                    .setOptions(OPTIONS)
+                    .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
+                    .setResultType(SimpleType.DYN);
+            for (String v : new TreeSet<>(vars)) b.addVar(v, SimpleType.DYN);
+            return b.build();
+        });
+        CelRuntime.Program program;
+        try {
+            program = RUNTIME.createProgram(compiler.compile(expression).getAst());
+        } catch (CelValidationException e) {
+            throw EngineException.invalid(field + ": " + Text.clip(describe(e, key.variables()), 500));
+        } catch (CelEvaluationException | RuntimeException e) {
+            throw EngineException.invalid(field + ": " + Text.clip(String.valueOf(e.getMessage()), 500));
+        }
+        KeyExpression compiled = new KeyExpression() {
+            @Override
+            public String key(Map<String, String> jsonVariables) {
+                Object v;
+                try {
+                    v = program.eval(bind(jsonVariables).values);
+                } catch (CelEvaluationException | RuntimeException e) {
+                    return null;
+                }
+                if (v instanceof String str) return str;
+                if (v instanceof Long || v instanceof Boolean || v instanceof com.google.common.primitives.UnsignedLong) return v.toString();
+                if (v instanceof Double d) {
+                    return d == Math.rint(d) && !Double.isInfinite(d) && Math.abs(d) < 1e15 ? Long.toString(d.longValue()) : d.toString();
+                }
+                return null;
+            }
+
+            @Override
+            public String expression() {
+                return expression;
+            }
+        };
+        if (KEY_CACHE.size() >= MAX_CACHED) KEY_CACHE.clear();
+        KEY_CACHE.put(key, compiled);
+        return compiled;
+    }
+
     private static String describe(CelValidationException e, Set<String> variables) {
         // CEL's message repeats the source with a caret; the first error line is what a person needs,
         // plus the variables they may use.

@@ -149,6 +149,20 @@ public final class Replays {
         waits.deleteForRun(tx, id);
         steps.reset(tx, id, names.toArray(String[]::new), statuses.toArray(String[]::new), pending.toArray(Integer[]::new));
         runs.reopen(tx, id, names.size());
+        List<GatePolicy.Group> groups = Gate.runGroups(dag, run.inputJson());
+        if (!groups.isEmpty()) {
+            // A replayed run takes its turn at its concurrency groups like a new one.
+            switch (progress.gate().arrive(tx, List.of(new Gate.Arrival(run.tenantId(), id, "", groups)), fx).get(0)) {
+                case ADMIT -> { }
+                case WAIT -> {
+                    return;
+                }
+                case CANCEL -> {
+                    progress.endRun(tx, id, "cancelled", "concurrency limit reached (cancel_newest)", fx);
+                    return;
+                }
+            }
+        }
         progress.ready(tx, ready, fx);
     }
 

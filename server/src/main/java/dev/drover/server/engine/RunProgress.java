@@ -49,9 +49,13 @@ final class RunProgress {
 
     private final Backlog backlog;
 
-    RunProgress(WorkflowCatalog catalog, Backlog backlog) {
+    private final Gate gate;
+
+    RunProgress(WorkflowCatalog catalog, Backlog backlog, Gate gate) {
         this.catalog = catalog;
         this.backlog = backlog;
+        this.gate = gate;
+        gate.progress(this);
     }
 
     record Completed(TaskRow task, String outputJson) {}
@@ -68,7 +72,16 @@ final class RunProgress {
     }
 
     /** A step whose parents are done: it is skipped, waits, or goes to the queue (see {@link #ready}). */
-    record Ready(String tenantId, UUID runId, Dag dag, String stepName, int priority, int attemptBase) {}
+    record Ready(String tenantId, UUID runId, Dag dag, String stepName, int priority, int attemptBase,
+                 boolean stepAdmitted, long rankAt) {
+        Ready(String tenantId, UUID runId, Dag dag, String stepName, int priority, int attemptBase) {
+            this(tenantId, runId, dag, stepName, priority, attemptBase, false, 0);
+        }
+    }
+
+    Gate gate() {
+        return gate;
+    }
 
     /** Records succeeded attempts (their tasks already deleted), queues children that became ready, finishes runs. */
     void succeeded(StoreTx tx, List<Completed> done, Effects fx) {
@@ -99,6 +112,8 @@ final class RunProgress {
         Map<UUID, Done> anyOfRun = new HashMap<>();
         for (Done d : dones) {
             Dag dag = catalog.resolve(d.tenantId(), d.workflowName(), d.workflowVersion());
+            StepDefinition def = dag.step(d.stepName());
+            if (def != null && def.getConcurrencyCount() > 0) gate.stepFinished(tx, d.runId(), d.stepName(), fx);
             for (String child : dag.children(d.stepName())) childCounts.merge(new RunKey(d.runId(), child), 1, Integer::sum);
             finishedPerRun.merge(d.runId(), 1, Integer::sum);
             anyOfRun.put(d.runId(), d);
@@ -142,12 +157,15 @@ final class RunProgress {
             fn[i] = e.getValue();
             fo[i++] = lastOutput.get(e.getKey());
         }
+        List<UUID> gated = new ArrayList<>();
         for (UUID runId : runs.countFinishedSteps(tx, fr, fn, fo)) {
             Done d = anyOfRun.get(runId);
             Dag dag = catalog.resolve(d.tenantId(), d.workflowName(), d.workflowVersion());
             if (dag.leaves().size() > 1) runs.setOutputFromLeaves(tx, runId, dag.leaves().toArray(String[]::new));
             fx.finishedRuns.add(runId);
+            if (dag.hasConcurrency()) gated.add(runId);
         }
+        if (!gated.isEmpty()) gate.runsFinished(tx, gated.toArray(UUID[]::new), fx);
     }
 
     /**
@@ -157,12 +175,12 @@ final class RunProgress {
      */
     void ready(StoreTx tx, List<Ready> ready, Effects fx) {
         if (ready.isEmpty()) return;
-        List<NewTask> queued = new ArrayList<>();
+        List<Ready> queued = new ArrayList<>();
         List<Ready> conditional = new ArrayList<>();
         List<Ready> waiting = new ArrayList<>();
         for (Ready r : ready) {
             StepDefinition def = r.dag().step(r.stepName());
-            if (Dag.plain(def)) queued.add(newTask(r));
+            if (Dag.plain(def)) queued.add(r);
             else if (!def.getSkipIf().isEmpty()) conditional.add(r);
             else waiting.add(r);
         }
@@ -182,7 +200,7 @@ final class RunProgress {
                 } else if (def.hasWait()) {
                     waiting.add(r);
                 } else {
-                    queued.add(newTask(r));
+                    queued.add(r);
                 }
             }
         }
@@ -199,11 +217,7 @@ final class RunProgress {
                     waiting.stream().map(Ready::stepName).toArray(String[]::new), "waiting");
             runs.markStarted(tx, waiting.stream().map(Ready::runId).distinct().toArray(UUID[]::new));
         }
-        if (!queued.isEmpty()) {
-            tasks.insert(tx, queued, 0);
-            for (NewTask t : queued) backlog.mark(t.tenantId(), t.action());
-            fx.workQueued = true;
-        }
+        enqueue(tx, queued, fx);
         if (!skipped.isEmpty()) {
             steps.setStatus(tx, skipped.stream().map(Done::runId).toArray(UUID[]::new),
                     skipped.stream().map(Done::stepName).toArray(String[]::new), "skipped");
@@ -212,19 +226,60 @@ final class RunProgress {
         }
     }
 
-    /** Waits that ended well (slept out, event received, or timed out with "continue"): their steps are queued. */
-    void waitsEnded(StoreTx tx, List<EndedWait> ended, Effects fx) {
-        if (ended.isEmpty()) return;
-        List<NewTask> queued = new ArrayList<>(ended.size());
-        for (EndedWait w : ended) {
-            Dag dag = catalog.resolve(w.tenantId(), w.workflowName(), w.workflowVersion());
-            queued.add(newTask(new Ready(w.tenantId(), w.runId(), dag, w.stepName(), w.priority(), w.attempts())));
+    /**
+     * Steps that passed their skip condition and wait: each goes to the worker queue, unless its
+     * step-level concurrency gate holds it back (it then waits there, holding no slot) or cancels its run.
+     */
+    void enqueue(StoreTx tx, List<Ready> ready, Effects fx) {
+        if (ready.isEmpty()) return;
+        List<NewTask> queued = new ArrayList<>(ready.size());
+        Map<String, List<Ready>> gatedByTenant = new LinkedHashMap<>();
+        for (Ready r : ready) {
+            StepDefinition def = r.dag().step(r.stepName());
+            if (r.stepAdmitted() || def.getConcurrencyCount() == 0) {
+                queued.add(newTask(r));
+            } else {
+                gatedByTenant.computeIfAbsent(r.tenantId(), t -> new ArrayList<>()).add(r);
+            }
         }
-        steps.setStatus(tx, ended.stream().map(EndedWait::runId).toArray(UUID[]::new),
-                ended.stream().map(EndedWait::stepName).toArray(String[]::new), "queued");
+        for (var e : gatedByTenant.entrySet()) {
+            List<Ready> gated = e.getValue();
+            Map<UUID, String> in = new HashMap<>();
+            runs.inputs(tx, gated.stream().map(Ready::runId).distinct().toArray(UUID[]::new))
+                    .forEach((id, ri) -> in.put(id, ri.inputJson()));
+            List<Gate.Arrival> arrivals = new ArrayList<>(gated.size());
+            for (Ready r : gated) {
+                arrivals.add(new Gate.Arrival(r.tenantId(), r.runId(), r.stepName(),
+                        Gate.stepGroups(r.dag(), r.dag().step(r.stepName()), in.getOrDefault(r.runId(), "{}"))));
+            }
+            List<GatePolicy.Outcome> outcomes = gate.arrive(tx, arrivals, fx);
+            for (int i = 0; i < gated.size(); i++) {
+                Ready r = gated.get(i);
+                switch (outcomes.get(i)) {
+                    case ADMIT -> queued.add(newTask(r));
+                    case WAIT -> { } // stays queued without a task until the gate lets it in
+                    case CANCEL -> endRun(tx, r.runId(), "cancelled", r.stepName()
+                            + ": concurrency limit reached (cancel_newest)", fx);
+                }
+            }
+        }
+        if (queued.isEmpty()) return;
         tasks.insert(tx, queued, 0);
         for (NewTask t : queued) backlog.mark(t.tenantId(), t.action());
         fx.workQueued = true;
+    }
+
+    /** Waits that ended well (slept out, event received, or timed out with "continue"): their steps are queued. */
+    void waitsEnded(StoreTx tx, List<EndedWait> ended, Effects fx) {
+        if (ended.isEmpty()) return;
+        List<Ready> queued = new ArrayList<>(ended.size());
+        for (EndedWait w : ended) {
+            Dag dag = catalog.resolve(w.tenantId(), w.workflowName(), w.workflowVersion());
+            queued.add(new Ready(w.tenantId(), w.runId(), dag, w.stepName(), w.priority(), w.attempts()));
+        }
+        steps.setStatus(tx, ended.stream().map(EndedWait::runId).toArray(UUID[]::new),
+                ended.stream().map(EndedWait::stepName).toArray(String[]::new), "queued");
+        enqueue(tx, queued, fx);
     }
 
     /** A step that cannot go on without running (a wait timed out with "fail"): it fails, and so does its run. */
@@ -297,6 +352,7 @@ final class RunProgress {
         waits.deleteForRun(tx, runId);
         for (TaskRow t : tasks.deleteForRun(tx, runId)) fx.stop(t, "run " + status);
         fx.finishedRuns.add(runId);
+        gate.runsFinished(tx, new UUID[] {runId}, fx);
         for (UUID child : runs.unfinishedChildren(tx, runId)) {
             endRun(tx, child, "cancelled", "parent run " + runId + " " + status, fx, null);
         }
@@ -326,13 +382,16 @@ final class RunProgress {
     }
 
     static NewTask newTask(Ready r) {
-        return newTask(r.tenantId(), r.runId(), r.dag(), r.dag().step(r.stepName()), r.priority(), r.attemptBase());
+        StepDefinition s = r.dag().step(r.stepName());
+        int priority = s.getPriority() != 0 ? s.getPriority() : r.priority();
+        return new NewTask(r.tenantId(), r.runId(), s.getName(), r.dag().name(), r.dag().version(), priority, Dag.maxAttempts(s),
+                Dag.slotCost(s), s.getExecutionTimeoutMs(), s.getScheduleToStartTimeoutMs(), null, r.attemptBase(), r.rankAt());
     }
 
     static NewTask newTask(String tenantId, UUID runId, Dag dag, StepDefinition s, int runPriority, int attemptBase) {
         int priority = s.getPriority() != 0 ? s.getPriority() : runPriority;
         return new NewTask(tenantId, runId, s.getName(), dag.name(), dag.version(), priority, Dag.maxAttempts(s),
-                Dag.slotCost(s), s.getExecutionTimeoutMs(), s.getScheduleToStartTimeoutMs(), null, attemptBase);
+                Dag.slotCost(s), s.getExecutionTimeoutMs(), s.getScheduleToStartTimeoutMs(), null, attemptBase, 0);
     }
 
     private static String describe(Failure f, TaskRow task) {

@@ -62,7 +62,8 @@ public final class Runs {
     private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(100_000);
     private volatile boolean running = true;
 
-    private record Pending(NewRun run, Dag dag, Map<String, String> metadata, CompletableFuture<TriggerResult> result) {}
+    private record Pending(NewRun run, Dag dag, Map<String, String> metadata, CompletableFuture<TriggerResult> result,
+                           List<GatePolicy.Group> groups) {}
 
     private final EngineStats stats;
 
@@ -201,7 +202,8 @@ public final class Runs {
         NewRun run = new NewRun(id, cmd.tenantId(), dag.name(), dag.version(), input, metadata,
                 cmd.priority(), key, dag.size(), false, parent, parent == null ? null : link.parentStep(),
                 parent == null ? null : link.childIndex(), event);
-        return new Pending(run, dag, cmd.metadata() == null ? Map.of() : cmd.metadata(), new CompletableFuture<>());
+        return new Pending(run, dag, cmd.metadata() == null ? Map.of() : cmd.metadata(), new CompletableFuture<>(),
+                Gate.runGroups(dag, input));
     }
 
     /** The group-commit writer loop. */
@@ -258,7 +260,8 @@ public final class Runs {
             for (String root : p.dag().roots()) {
                 StepDefinition s = p.dag().step(root);
                 String action = p.dag().name() + "/" + root;
-                if (!Dag.plain(s) || backlog.has(p.run().tenantId(), action)) continue;
+                if (!Dag.plain(s) || s.getConcurrencyCount() > 0 || !p.groups().isEmpty()
+                        || backlog.has(p.run().tenantId(), action)) continue;
                 WorkerSession w = registry.reserveFor(p.run().tenantId(), action, Dag.slotCost(s));
                 if (w != null) direct.put(i + "/" + root, new Direct(i, s, w));
             }
@@ -282,6 +285,8 @@ public final class Runs {
                 List<NewStepRun> stepRows = new ArrayList<>();
                 List<NewTask> taskRows = new ArrayList<>();
                 List<RunProgress.Ready> special = new ArrayList<>();
+                Map<UUID, List<RunProgress.Ready>> gatedRoots = new java.util.LinkedHashMap<>();
+                Map<String, List<Gate.Arrival>> arrivals = new java.util.LinkedHashMap<>();
                 for (int i = 0; i < batch.size(); i++) {
                     if (!ins.get(i).created()) continue;
                     Pending p = batch.get(i);
@@ -294,8 +299,12 @@ public final class Runs {
                         if (root) {
                             RunProgress.Ready r = new RunProgress.Ready(p.run().tenantId(), p.run().id(), p.dag(), s.getName(),
                                     p.run().priority(), 0);
-                            if (!Dag.plain(s)) {
-                                special.add(r); // a root that waits or may be skipped: decided below
+                            if (!p.groups().isEmpty()) {
+                                gatedRoots.computeIfAbsent(p.run().id(), k -> new ArrayList<>()).add(r);
+                                continue;
+                            }
+                            if (!Dag.plain(s) || s.getConcurrencyCount() > 0) {
+                                special.add(r); // a root that waits, may be skipped or is gated: decided below
                                 continue;
                             }
                             NewTask t = RunProgress.newTask(r);
@@ -305,6 +314,25 @@ public final class Runs {
                 }
                 if (!stepRows.isEmpty()) steps.insert(tx, stepRows);
                 List<Long> ids = taskRows.isEmpty() ? List.of() : tasks.insert(tx, taskRows, leaseMs);
+                // Runs of workflows with concurrency groups pass the gate first: in, waiting, or cancelled.
+                for (int i = 0; i < batch.size(); i++) {
+                    Pending p = batch.get(i);
+                    if (!ins.get(i).created() || p.groups().isEmpty()) continue;
+                    arrivals.computeIfAbsent(p.run().tenantId(), t -> new ArrayList<>())
+                            .add(new Gate.Arrival(p.run().tenantId(), p.run().id(), "", p.groups()));
+                }
+                for (List<Gate.Arrival> forTenant : arrivals.values()) {
+                    List<GatePolicy.Outcome> outcomes = progress.gate().arrive(tx, forTenant, fx);
+                    for (int k = 0; k < forTenant.size(); k++) {
+                        UUID runId = forTenant.get(k).runId();
+                        switch (outcomes.get(k)) {
+                            case ADMIT -> special.addAll(gatedRoots.getOrDefault(runId, List.of()));
+                            case WAIT -> { }
+                            case CANCEL -> progress.endRun(tx, runId, "cancelled",
+                                    "concurrency limit reached (cancel_newest)", fx);
+                        }
+                    }
+                }
                 progress.ready(tx, special, fx);
                 return new Written(ins, taskRows, ids);
             });

@@ -26,18 +26,18 @@ public final class Rows {
 
     public record NewTask(String tenantId, UUID runId, String stepName, String workflowName, String workflowVersion,
                           int priority, int maxAttempts, int slotCost, long executionTimeoutMs,
-                          long scheduleToStartTimeoutMs, UUID leasedTo, int attemptBase) {
+                          long scheduleToStartTimeoutMs, UUID leasedTo, int attemptBase, long rankAt) {
         public NewTask(String tenantId, UUID runId, String stepName, String workflowName, String workflowVersion,
                        int priority, int maxAttempts, int slotCost, long executionTimeoutMs,
                        long scheduleToStartTimeoutMs, UUID leasedTo) {
             this(tenantId, runId, stepName, workflowName, workflowVersion, priority, maxAttempts, slotCost, executionTimeoutMs,
-                    scheduleToStartTimeoutMs, leasedTo, 0);
+                    scheduleToStartTimeoutMs, leasedTo, 0, 0);
         }
 
         /** The same task, leased at insert to a worker (direct dispatch). */
         public NewTask leasedTo(UUID workerId) {
             return new NewTask(tenantId, runId, stepName, workflowName, workflowVersion, priority, maxAttempts, slotCost,
-                    executionTimeoutMs, scheduleToStartTimeoutMs, workerId, attemptBase);
+                    executionTimeoutMs, scheduleToStartTimeoutMs, workerId, attemptBase, rankAt);
         }
 
         public String action() {

@@ -190,6 +190,16 @@ public final class StepRunQueries {
                 });
     }
 
+    /** Steps of the run that are queued but have no task (held back by the run's concurrency gate). */
+    public List<Rows.ReadyStep> queuedWithoutTask(StoreTx tx, UUID runId) {
+        return tx.query("""
+                SELECT s.run_id, s.step_name, s.attempts FROM drover_step_run s
+                 WHERE s.run_id = ? AND s.status = 'queued'
+                   AND NOT EXISTS (SELECT 1 FROM drover_task t WHERE t.run_id = s.run_id AND t.step_name = s.step_name)""",
+                ps -> ps.setObject(1, runId),
+                rs -> new Rows.ReadyStep(rs.getObject(1, UUID.class), rs.getString(2), rs.getInt(3)));
+    }
+
     /** Outputs of the given steps, keyed by run then step name. */
     public Map<UUID, Map<String, String>> outputs(StoreTx tx, UUID[] runIds, String[] steps) {
         Map<UUID, Map<String, String>> out = new HashMap<>();

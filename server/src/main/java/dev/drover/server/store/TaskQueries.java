@@ -34,7 +34,7 @@ public final class TaskQueries {
         Object[] tenants = new Object[n], runs = new Object[n], steps = new Object[n], wfs = new Object[n],
                 versions = new Object[n], actions = new Object[n], prios = new Object[n], maxAttempts = new Object[n],
                 costs = new Object[n], timeouts = new Object[n], s2s = new Object[n], workers = new Object[n],
-                bases = new Object[n];
+                bases = new Object[n], rankAts = new Object[n];
         for (int i = 0; i < n; i++) {
             NewTask t = tasks.get(i);
             tenants[i] = t.tenantId();
@@ -50,6 +50,7 @@ public final class TaskQueries {
             s2s[i] = t.scheduleToStartTimeoutMs();
             workers[i] = t.leasedTo();
             bases[i] = t.attemptBase();
+            rankAts[i] = t.rankAt();
         }
         java.util.Map<String, Long> ids = new java.util.HashMap<>(n * 2);
         tx.query("""
@@ -64,10 +65,10 @@ public final class TaskQueries {
                        CASE WHEN u.worker IS NOT NULL AND u.timeout > 0 THEN now() + u.timeout * interval '1 millisecond' END,
                        u.base + u.max_attempts, u.cost, u.timeout,
                        CASE WHEN u.s2s > 0 AND u.worker IS NULL THEN now() + u.s2s * interval '1 millisecond' END,
-                       (extract(epoch FROM now()) * 1000)::bigint - 30000 * (CASE WHEN u.prio = 0 THEN 2 ELSE u.prio END)
+                       CASE WHEN u.rank_at > 0 THEN u.rank_at ELSE (extract(epoch FROM now()) * 1000)::bigint END - 30000 * (CASE WHEN u.prio = 0 THEN 2 ELSE u.prio END)
                   FROM unnest(?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::int[],
-                              ?::int[], ?::bigint[], ?::bigint[], ?::uuid[], ?::int[])
-                       AS u(tenant, run_id, step, wf, version, action, prio, max_attempts, cost, timeout, s2s, worker, base)
+                              ?::int[], ?::bigint[], ?::bigint[], ?::uuid[], ?::int[], ?::bigint[])
+                       AS u(tenant, run_id, step, wf, version, action, prio, max_attempts, cost, timeout, s2s, worker, base, rank_at)
                 RETURNING id, run_id, step_name""",
                 ps -> {
                     ps.setLong(1, leaseMs);
@@ -84,6 +85,7 @@ public final class TaskQueries {
                     ps.setArray(12, tx.array("bigint", s2s));
                     ps.setArray(13, tx.array("uuid", workers));
                     ps.setArray(14, tx.array("int", bases));
+                    ps.setArray(15, tx.array("bigint", rankAts));
                 },
                 rs -> ids.put(rs.getString(2) + "/" + rs.getString(3), rs.getLong(1)));
         List<Long> out = new java.util.ArrayList<>(n);
