@@ -135,6 +135,16 @@ class WorkloadsSmokeTest {
   }
 
   @Test
+  void bulkPush() throws Exception {
+    JsonNode l = only(run("bulk-push", c -> {
+      c.runs = 300;
+      c.batchSize = 100;
+    }));
+    assertCommonFields(l, "bulk-push", 300, false);
+    assertThat(l.path("completed_per_s").asDouble()).isPositive();
+  }
+
+  @Test
   void concurrentTriggers() throws Exception {
     JsonNode l = only(run("concurrent-triggers", c -> {
       c.runs = 200;

@@ -35,6 +35,7 @@ import picocli.CommandLine.Unmatched;
       BenchCommand.SteadyCmd.class,
       BenchCommand.LatencyCmd.class,
       BenchCommand.BulkCmd.class,
+      BenchCommand.BulkPushCmd.class,
       BenchCommand.ConcurrentTriggersCmd.class,
       BenchCommand.DagCmd.class,
       BenchCommand.BacklogCmd.class,
@@ -223,6 +224,28 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     String workload() {
       return "bulk";
+    }
+
+    @Override
+    void configure(BenchConfig c) {
+      c.batchSize = batchSize;
+      c.concurrency = concurrency;
+    }
+  }
+
+  @Command(name = "bulk-push", mixinStandardHelpOptions = true, description = {
+      "Time pushMany calls of --batch-size (10,000) events until --runs (100,000) are accepted, each event "
+          + "starting one single-step run, worker connected. Throughput = events/s; completed_per_s = until all ran."})
+  static final class BulkPushCmd extends WorkloadCmd {
+    @Option(names = "--batch-size", paramLabel = "N", description = "Events per pushMany call (default 10000).")
+    Integer batchSize;
+
+    @Option(names = "--concurrency", paramLabel = "C", description = "Concurrent pushMany callers (default 1).")
+    Integer concurrency;
+
+    @Override
+    String workload() {
+      return "bulk-push";
     }
 
     @Override

@@ -30,6 +30,8 @@ import picocli.CommandLine.IVersionProvider;
       RunsCommand.class,
       CancelCommand.class,
       ReplayCommand.class,
+      PushCommand.class,
+      EventsCommand.class,
       BenchCommand.class,
       ChaosCommand.class,
       CommandLine.HelpCommand.class

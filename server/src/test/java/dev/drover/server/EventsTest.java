@@ -299,6 +299,56 @@ class EventsTest {
                 .hasMessageContaining("ev-bad-wildcard").hasMessageContaining("@OnEvent").hasMessageContaining("order.*.paid");
     }
 
+    @Workflow(name = "ev-replica")
+    @OnEvent("evt.replica")
+    public static class OnReplica {
+        @Step
+        public String run() {
+            return "ran";
+        }
+    }
+
+    /**
+     * Listeners live in the database, not in a replica's memory: a workflow registered through one
+     * replica is heard at once by pushes on another, and a newer version's listeners replace the old.
+     */
+    @Test
+    void listeners_registered_on_one_replica_are_heard_by_pushes_on_another() throws Exception {
+        String description = TestServer.shared().databaseDescription();
+        var port = java.util.regex.Pattern.compile("127\\.0\\.0\\.1:(\\d+)").matcher(description);
+        assertThat(port.find()).as(description).isTrue();
+        String url = "jdbc:postgresql://127.0.0.1:" + port.group(1) + "/postgres?user=postgres";
+        try (DroverServer replica = ReplicasTest.server(TestServer.tempDir("events-replica-"), url);
+             DroverClient other = TestServer.client(replica.grpcPort())) {
+            Worker w = other.newWorker("replica").register(new OnReplica()).slots(4).start();
+            try {
+                PushResult r = client.push("evt.replica", Map.of()); // on the shared server
+                assertThat(succeededWorkflows(r.runIds())).containsExactly("ev-replica");
+            } finally {
+                w.close(Duration.ofSeconds(5));
+            }
+            ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", replica.grpcPort()).usePlaintext().build();
+            try {
+                Metadata md = new Metadata();
+                md.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TestServer.TOKEN);
+                var stub = RunServiceGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+                WorkflowDefinition v1 = dev.drover.sdk.internal.Definitions.fromClass(OnReplica.class).toProto();
+                stub.putWorkflow(PutWorkflowRequest.newBuilder().setWorkflow(v1.toBuilder().setVersion("2")
+                        .clearEventTriggers().addOnEvents("evt.replica2")).build());
+                assertThat(client.push("evt.replica", Map.of()).runIds()).isEmpty();
+                List<String> started = client.push("evt.replica2", Map.of()).runIds();
+                assertThat(started).hasSize(1);
+                assertThat(client.getRun(started.get(0)).workflowVersion()).isEqualTo("2");
+                // An old worker registering version 1 again does not bring its listeners back.
+                stub.putWorkflow(PutWorkflowRequest.newBuilder().setWorkflow(v1).build());
+                assertThat(client.push("evt.replica", Map.of()).runIds()).isEmpty();
+                assertThat(client.push("evt.replica2", Map.of()).runIds()).hasSize(1);
+            } finally {
+                channel.shutdownNow();
+            }
+        }
+    }
+
     @Test
     void the_http_api_pushes_lists_shows_and_replays_events() throws Exception {
         String id = "0196f0c4-1111-7000-8000-" + String.format("%012x", System.nanoTime() & 0xffffffffffffL);
