@@ -29,6 +29,7 @@ public final class WorkflowCatalog {
         Dag dag = Dag.of(def);
         db.inTx(tx -> {
             queries.upsert(tx, tenantId, def.getName(), def.getVersion(), def.toByteArray());
+            Schedules.syncDeclared(tx, tenantId, def);
             return null;
         });
         byVersion.put(key(tenantId, def.getName(), def.getVersion()), dag);

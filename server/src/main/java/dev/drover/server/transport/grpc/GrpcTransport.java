@@ -25,6 +25,7 @@ public final class GrpcTransport implements AutoCloseable {
                 .permitKeepAliveWithoutCalls(true)
                 .addService(ServerInterceptors.intercept(new RunServiceImpl(engine), auth))
                 .addService(ServerInterceptors.intercept(new WorkerServiceImpl(engine), auth))
+                .addService(ServerInterceptors.intercept(new ScheduleServiceImpl(engine), auth))
                 .build();
     }
 
