@@ -82,6 +82,7 @@ public final class Definitions {
         }
       }
     }
+    CronAnnotations.read(wfClass, where); // fails now rather than at the worker's registration
     return new WorkflowModel(
         wfClass, name, wf.version().trim(), wf.description(), topologicalOrder(where, byName));
   }

@@ -42,6 +42,7 @@ public record WorkflowModel(
     for (StepModel s : steps) {
       b.addSteps(s.toProto());
     }
+    b.addAllCrons(CronAnnotations.read(type, "workflow '" + name + "'"));
     return b.build();
   }
 }

@@ -41,6 +41,7 @@ import org.slf4j.LoggerFactory;
  * GET  /api/v1/runs/{id}             the run with its steps and failed attempts
  * GET  /api/v1/runs/{id}/await?timeoutMs=
  * POST /api/v1/runs/{id}/cancel
+ * /api/v1/crons..., /api/v1/schedules...   see {@link ScheduleRoutes}
  * </pre>
  */
 public final class HttpTransport implements AutoCloseable {
@@ -129,6 +130,10 @@ public final class HttpTransport implements AutoCloseable {
         String tenant = EngineSettings.DEFAULT_TENANT;
         String[] parts = path.replaceAll("/+$", "").split("/");
         // ["", "api", "v1", "runs", id?, action?]
+        if (parts.length >= 4 && parts[2].equals("v1") && ScheduleRoutes.handles(parts[3])) {
+            new ScheduleRoutes(engine).route(ex, method, parts, tenant);
+            return;
+        }
         if (parts.length < 4 || !parts[2].equals("v1") || !parts[3].equals("runs")) {
             throw new HttpError(404, "no such endpoint: " + path);
         }
