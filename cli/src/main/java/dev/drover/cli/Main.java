@@ -29,6 +29,8 @@ import picocli.CommandLine.IVersionProvider;
       RunCommand.class,
       RunsCommand.class,
       CancelCommand.class,
+      CronCommand.class,
+      ScheduleCommand.class,
       BenchCommand.class,
       ChaosCommand.class,
       CommandLine.HelpCommand.class

@@ -494,8 +494,13 @@ public final class DroverClient implements AutoCloseable {
 
   /** Runs {@code workflowName} once after {@code delay}, counted on the server's database clock. */
   public ScheduleInfo schedule(String workflowName, Object input, Duration delay) {
+    return schedule(workflowName, input, delay, java.util.Map.of());
+  }
+
+  /** Like {@link #schedule(String, Object, Duration)}, with metadata for the run. */
+  public ScheduleInfo schedule(String workflowName, Object input, Duration delay, java.util.Map<String, String> metadata) {
     Objects.requireNonNull(delay, "delay");
-    return createSchedule(workflowName, input, java.util.Map.of(), 0, Math.max(1, delay.toMillis()));
+    return createSchedule(workflowName, input, metadata, 0, Math.max(1, delay.toMillis()));
   }
 
   private ScheduleInfo createSchedule(String workflowName, Object input, java.util.Map<String, String> metadata, long atMs, long delayMs) {
@@ -539,6 +544,14 @@ public final class DroverClient implements AutoCloseable {
     return call(() -> dev.drover.sdk.internal.ScheduleProtos.toScheduleInfo(transport.schedules()
         .rescheduleSchedule(dev.drover.proto.v1.RescheduleScheduleRequest.newBuilder()
             .setScheduleId(scheduleId).setFireAtMs(at.toEpochMilli()).build())));
+  }
+
+  /** Moves a schedule that has not fired yet to {@code delay} from now on the server's database clock. */
+  public ScheduleInfo reschedule(String scheduleId, Duration delay) {
+    Objects.requireNonNull(delay, "delay");
+    return call(() -> dev.drover.sdk.internal.ScheduleProtos.toScheduleInfo(transport.schedules()
+        .rescheduleSchedule(dev.drover.proto.v1.RescheduleScheduleRequest.newBuilder()
+            .setScheduleId(scheduleId).setDelayMs(Math.max(1, delay.toMillis())).build())));
   }
 
   /** Cancels a schedule that has not fired yet (it stays listed as CANCELLED). */
