@@ -89,13 +89,9 @@ final class ScheduleCommand {
     public Integer call() {
       Logging.quiet();
       JsonNode in = input == null ? null : CronCommand.readJson("--input", input);
+      Instant at = when.in == null ? when.instant() : null;
       try (DroverClient c = client.connect()) {
-        ScheduleInfo s;
-        if (when.in != null) {
-          s = c.schedule(workflow, in, when.in, metadata);
-        } else {
-          s = c.schedule(workflow, in, when.instant(), metadata);
-        }
+        ScheduleInfo s = at == null ? c.schedule(workflow, in, when.in, metadata) : c.schedule(workflow, in, at, metadata);
         print(spec.commandLine().getOut(), s, json);
         return 0;
       }
@@ -191,8 +187,9 @@ final class ScheduleCommand {
     @Override
     public Integer call() {
       Logging.quiet();
+      Instant at = when.in == null ? when.instant() : null;
       try (DroverClient c = client.connect()) {
-        ScheduleInfo s = when.in != null ? c.reschedule(id, when.in) : c.reschedule(id, when.instant());
+        ScheduleInfo s = at == null ? c.reschedule(id, when.in) : c.reschedule(id, at);
         print(spec.commandLine().getOut(), s, json);
         return 0;
       }
