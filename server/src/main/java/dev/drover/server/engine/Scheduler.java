@@ -64,7 +64,7 @@ final class Scheduler implements Runnable {
     private final Map<String, CronSpec> specs = new ConcurrentHashMap<>();
     private volatile boolean running = true;
     private Thread thread;
-    private long lastPrune;
+    private long lastPrune = System.nanoTime() - TimeUnit.MINUTES.toNanos(2);
 
     Scheduler(Database db, Runs runs, WorkflowCatalog catalog, EngineSettings settings) {
         this.db = db;
@@ -101,6 +101,10 @@ final class Scheduler implements Runnable {
             try {
                 sleepNanos = round();
             } catch (StoreException e) {
+                log.warn("Scheduler pass skipped: {}", e.getMessage());
+                sleepNanos = TimeUnit.MILLISECONDS.toNanos(MAX_SLEEP_MS);
+            } catch (EngineException e) {
+                // The database or the trigger path is unavailable: what is due stays due; look again soon.
                 log.warn("Scheduler pass skipped: {}", e.getMessage());
                 sleepNanos = TimeUnit.MILLISECONDS.toNanos(MAX_SLEEP_MS);
             } catch (RuntimeException e) {
