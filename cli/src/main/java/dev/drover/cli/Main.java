@@ -32,6 +32,8 @@ import picocli.CommandLine.IVersionProvider;
       ReplayCommand.class,
       PushCommand.class,
       EventsCommand.class,
+      CronCommand.class,
+      ScheduleCommand.class,
       BenchCommand.class,
       ChaosCommand.class,
       CommandLine.HelpCommand.class

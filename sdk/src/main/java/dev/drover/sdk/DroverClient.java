@@ -595,4 +595,160 @@ public final class DroverClient implements AutoCloseable {
         e.getIdempotencyKey().isEmpty() ? null : e.getIdempotencyKey(),
         e.getCreatedAtMs() == 0 ? null : java.time.Instant.ofEpochMilli(e.getCreatedAtMs()), e.getRunIdsList());
   }
+
+  // ---- schedules ----
+
+  /**
+   * Creates a cron at run time (crons can also be declared on the workflow class with {@link Cron}).
+   *
+   * <pre>{@code
+   * CronInfo c = client.createCron(CronRequest.of("report", "0 7 * * MON-FRI").withTimeZone("Europe/Berlin"));
+   * }</pre>
+   *
+   * @throws DroverException INVALID_ARGUMENT naming the field (expression, time_zone, ...), NOT_FOUND
+   *     for an unknown workflow, FAILED_PRECONDITION when the workflow has a cron of that name
+   */
+  public CronInfo createCron(CronRequest request) {
+    Objects.requireNonNull(request, "request");
+    dev.drover.proto.v1.CreateCronRequest.Builder req = dev.drover.proto.v1.CreateCronRequest.newBuilder()
+        .setWorkflowName(request.workflowName())
+        .setExpression(request.expression())
+        .setInputJson(request.input() == null ? "" : Json.write(request.input(), "input of the cron"))
+        .putAllMetadata(request.metadata())
+        .setMissedTicks(request.missedTicks().wireName())
+        .setPaused(request.paused());
+    if (request.timeZone() != null) {
+      req.setTimeZone(request.timeZone());
+    }
+    if (request.name() != null) {
+      req.setName(request.name());
+    }
+    return call(() -> dev.drover.sdk.internal.ScheduleProtos.toCronInfo(transport.schedules().createCron(req.build())));
+  }
+
+  /** Creates a cron in UTC with the default name and missed-tick policy. */
+  public CronInfo createCron(String workflowName, String expression, Object input) {
+    return createCron(CronRequest.of(workflowName, expression).withInput(input));
+  }
+
+  /** The crons of {@code workflowName} ({@code null} for every workflow), API-created and declared. */
+  public List<CronInfo> listCrons(String workflowName) {
+    dev.drover.proto.v1.ListCronsRequest req = dev.drover.proto.v1.ListCronsRequest.newBuilder()
+        .setWorkflowName(workflowName == null ? "" : workflowName).build();
+    return call(() -> transport.schedules().listCrons(req).getCronsList().stream()
+        .map(dev.drover.sdk.internal.ScheduleProtos::toCronInfo).toList());
+  }
+
+  /** One cron by id. */
+  public CronInfo getCron(String cronId) {
+    return call(() -> dev.drover.sdk.internal.ScheduleProtos.toCronInfo(transport.schedules()
+        .getCron(dev.drover.proto.v1.GetCronRequest.newBuilder().setCronId(cronId).build())));
+  }
+
+  /** Pauses a cron: it fires nothing until resumed. Pausing a paused cron does nothing. */
+  public CronInfo pauseCron(String cronId) {
+    return call(() -> dev.drover.sdk.internal.ScheduleProtos.toCronInfo(transport.schedules()
+        .pauseCron(dev.drover.proto.v1.PauseCronRequest.newBuilder().setCronId(cronId).build())));
+  }
+
+  /** Resumes a cron from now: the ticks of the paused period are not fired. */
+  public CronInfo resumeCron(String cronId) {
+    return call(() -> dev.drover.sdk.internal.ScheduleProtos.toCronInfo(transport.schedules()
+        .resumeCron(dev.drover.proto.v1.ResumeCronRequest.newBuilder().setCronId(cronId).build())));
+  }
+
+  /**
+   * Deletes a cron created through the API. A cron declared with {@link Cron} fails with
+   * FAILED_PRECONDITION: remove the annotation, or pause it.
+   */
+  public void deleteCron(String cronId) {
+    call(() -> transport.schedules()
+        .deleteCron(dev.drover.proto.v1.DeleteCronRequest.newBuilder().setCronId(cronId).build()));
+  }
+
+  /**
+   * Runs {@code workflowName} once with {@code input} at {@code at} (an instant in the past fires at
+   * once). The server's database clock decides when the instant has come, never this machine's.
+   *
+   * <pre>{@code
+   * ScheduleInfo s = client.schedule("reminder", Map.of("user", "u-1"), Instant.now().plus(Duration.ofDays(3)));
+   * }</pre>
+   */
+  public ScheduleInfo schedule(String workflowName, Object input, java.time.Instant at) {
+    return schedule(workflowName, input, at, java.util.Map.of());
+  }
+
+  /** Like {@link #schedule(String, Object, java.time.Instant)}, with metadata for the run. */
+  public ScheduleInfo schedule(String workflowName, Object input, java.time.Instant at, java.util.Map<String, String> metadata) {
+    Objects.requireNonNull(at, "at");
+    return createSchedule(workflowName, input, metadata, at.toEpochMilli(), 0);
+  }
+
+  /** Runs {@code workflowName} once after {@code delay}, counted on the server's database clock. */
+  public ScheduleInfo schedule(String workflowName, Object input, Duration delay) {
+    return schedule(workflowName, input, delay, java.util.Map.of());
+  }
+
+  /** Like {@link #schedule(String, Object, Duration)}, with metadata for the run. */
+  public ScheduleInfo schedule(String workflowName, Object input, Duration delay, java.util.Map<String, String> metadata) {
+    Objects.requireNonNull(delay, "delay");
+    return createSchedule(workflowName, input, metadata, 0, Math.max(1, delay.toMillis()));
+  }
+
+  private ScheduleInfo createSchedule(String workflowName, Object input, java.util.Map<String, String> metadata, long atMs, long delayMs) {
+    Objects.requireNonNull(workflowName, "workflowName");
+    dev.drover.proto.v1.CreateScheduleRequest req = dev.drover.proto.v1.CreateScheduleRequest.newBuilder()
+        .setWorkflowName(workflowName)
+        .setInputJson(input == null ? "" : Json.write(input, "input of the schedule"))
+        .putAllMetadata(metadata == null ? java.util.Map.of() : metadata)
+        .setFireAtMs(atMs)
+        .setDelayMs(delayMs)
+        .build();
+    return call(() -> dev.drover.sdk.internal.ScheduleProtos.toScheduleInfo(transport.schedules().createSchedule(req)));
+  }
+
+  /**
+   * One-time schedules, soonest first.
+   *
+   * @param workflowName filter, or {@code null} for all
+   * @param status filter, or {@code null} for all
+   * @param limit maximum number (0 = server default of 100; at most 1000)
+   */
+  public List<ScheduleInfo> listSchedules(String workflowName, ScheduleStatus status, int limit) {
+    dev.drover.proto.v1.ListSchedulesRequest req = dev.drover.proto.v1.ListSchedulesRequest.newBuilder()
+        .setWorkflowName(workflowName == null ? "" : workflowName)
+        .setStatus(dev.drover.sdk.internal.ScheduleProtos.toProto(status))
+        .setLimit(Math.max(0, limit))
+        .build();
+    return call(() -> transport.schedules().listSchedules(req).getSchedulesList().stream()
+        .map(dev.drover.sdk.internal.ScheduleProtos::toScheduleInfo).toList());
+  }
+
+  /** One schedule by id; once fired, {@link ScheduleInfo#runId()} is its run. */
+  public ScheduleInfo getSchedule(String scheduleId) {
+    return call(() -> dev.drover.sdk.internal.ScheduleProtos.toScheduleInfo(transport.schedules()
+        .getSchedule(dev.drover.proto.v1.GetScheduleRequest.newBuilder().setScheduleId(scheduleId).build())));
+  }
+
+  /** Moves a schedule that has not fired yet; FAILED_PRECONDITION once it fired or was deleted. */
+  public ScheduleInfo reschedule(String scheduleId, java.time.Instant at) {
+    Objects.requireNonNull(at, "at");
+    return call(() -> dev.drover.sdk.internal.ScheduleProtos.toScheduleInfo(transport.schedules()
+        .rescheduleSchedule(dev.drover.proto.v1.RescheduleScheduleRequest.newBuilder()
+            .setScheduleId(scheduleId).setFireAtMs(at.toEpochMilli()).build())));
+  }
+
+  /** Moves a schedule that has not fired yet to {@code delay} from now on the server's database clock. */
+  public ScheduleInfo reschedule(String scheduleId, Duration delay) {
+    Objects.requireNonNull(delay, "delay");
+    return call(() -> dev.drover.sdk.internal.ScheduleProtos.toScheduleInfo(transport.schedules()
+        .rescheduleSchedule(dev.drover.proto.v1.RescheduleScheduleRequest.newBuilder()
+            .setScheduleId(scheduleId).setDelayMs(Math.max(1, delay.toMillis())).build())));
+  }
+
+  /** Cancels a schedule that has not fired yet (it stays listed as CANCELLED). */
+  public void deleteSchedule(String scheduleId) {
+    call(() -> transport.schedules()
+        .deleteSchedule(dev.drover.proto.v1.DeleteScheduleRequest.newBuilder().setScheduleId(scheduleId).build()));
+  }
 }

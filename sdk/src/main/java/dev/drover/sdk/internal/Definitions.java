@@ -95,6 +95,7 @@ public final class Definitions {
       }
     }
     checkEventTriggers(where, wfClass);
+    CronAnnotations.read(wfClass, where); // fails now rather than at the worker's registration
     return new WorkflowModel(
         wfClass, name, wf.version().trim(), wf.description(), topologicalOrder(where, byName));
   }

@@ -112,6 +112,12 @@ public final class Transport implements AutoCloseable {
         .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** A schedule-service stub (crons and one-time schedules) whose call gets the default deadline. */
+  public dev.drover.proto.v1.ScheduleServiceGrpc.ScheduleServiceBlockingStub schedules() {
+    return dev.drover.proto.v1.ScheduleServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
   /** An async worker-service stub without deadline, for the long-lived Listen stream. */
   public WorkerServiceGrpc.WorkerServiceStub workersAsync() {
     return WorkerServiceGrpc.newStub(channel);

@@ -49,6 +49,7 @@ public record WorkflowModel(
       }
     }
     Definitions.addEventTriggers(b, type);
+    b.addAllCrons(CronAnnotations.read(type, "workflow '" + name + "'"));
     return b.build();
   }
 }

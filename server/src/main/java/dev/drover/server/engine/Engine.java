@@ -29,6 +29,7 @@ public final class Engine implements AutoCloseable {
     private final Dispatcher dispatcher;
     private final Maintenance maintenance;
     private final Waits waits;
+    private final Schedules schedules;
     private final EngineStats stats = new EngineStats();
     private final Backlog backlog = new Backlog();
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2,
@@ -59,6 +60,7 @@ public final class Engine implements AutoCloseable {
             for (Events.StoredEvent e : stored) waits.eventPushed(tx, e.tenantId(), e.id(), e.name(), e.payloadJson(), fx);
         });
         this.maintenance = new Maintenance(db, progress, this, settings, waits);
+        this.schedules = new Schedules(db, catalog, runs, settings);
         registry.onCapacity(dispatcher::wake);
     }
 
@@ -130,6 +132,7 @@ public final class Engine implements AutoCloseable {
         timers.scheduleWithFixedDelay(this::announceWork, 20, 20, TimeUnit.MILLISECONDS);
         notifications = db.listen(java.util.List.of(WORK_CHANNEL, STOP_CHANNEL, RELEASE_CHANNEL), this::onNotification);
         timers.scheduleWithFixedDelay(this::safeRecount, 1, 1, TimeUnit.SECONDS);
+        schedules.start(); // its own thread: it sleeps until the next instant due, not a fixed delay
         return this;
     }
 
@@ -185,12 +188,14 @@ public final class Engine implements AutoCloseable {
     public WorkerRegistry workers() { return registry; }
     public StepReports reports() { return reports; }
     public WorkflowCatalog workflows() { return catalog; }
+    public Schedules schedules() { return schedules; }
     public EngineSettings settings() { return settings; }
     public boolean databaseReachable() { return db.ping(); }
 
     @Override
     public void close() {
         if (notifications != null) notifications.close();
+        schedules.stop();
         runs.stop();
         dispatcher.stop();
         timers.shutdownNow();

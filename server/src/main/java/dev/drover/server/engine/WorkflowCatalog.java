@@ -30,6 +30,7 @@ public final class WorkflowCatalog {
         db.inTx(tx -> {
             queries.upsert(tx, tenantId, def.getName(), def.getVersion(), def.toByteArray());
             Events.registered(tx, tenantId, def);
+            Schedules.syncDeclared(tx, tenantId, def);
             return null;
         });
         byVersion.put(key(tenantId, def.getName(), def.getVersion()), dag);

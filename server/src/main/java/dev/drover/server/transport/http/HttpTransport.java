@@ -44,6 +44,7 @@ import org.slf4j.LoggerFactory;
  * POST /api/v1/runs/{id}/replay      {"fromStep": "charge"} (optional): run a finished run again in place
  * POST /api/v1/runs/replay           {"workflow", "status", "createdAfter", "createdBefore", "metadata", "fromStep", "limit"}
  * ...  /api/v1/events...             see {@link EventRoutes}
+ * /api/v1/crons..., /api/v1/schedules...   see {@link ScheduleRoutes}
  * </pre>
  */
 public final class HttpTransport implements AutoCloseable {
@@ -138,6 +139,10 @@ public final class HttpTransport implements AutoCloseable {
             return;
         }
         // ["", "api", "v1", "runs", id?, action?]
+        if (parts.length >= 4 && parts[2].equals("v1") && ScheduleRoutes.handles(parts[3])) {
+            new ScheduleRoutes(engine).route(ex, method, parts, tenant);
+            return;
+        }
         if (parts.length < 4 || !parts[2].equals("v1") || !parts[3].equals("runs")) {
             throw new HttpError(404, "no such endpoint: " + path);
         }
