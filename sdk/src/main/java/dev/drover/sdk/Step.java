@@ -70,6 +70,13 @@ public @interface Step {
   int slots() default 1;
 
   /**
+   * Priority of this step's attempts, 1 (low) to 4 (high), overriding the run's; 0 = the run's. A
+   * higher priority goes first in the queue, by up to 30 s of age per level (so lower priorities are
+   * delayed, never starved).
+   */
+  int priority() default 0;
+
+  /**
    * CEL condition over {@code input} and {@code parents}; when true the step is skipped (never runs,
    * counts as done for its children, output {@code null}). Empty = never skipped.
    */

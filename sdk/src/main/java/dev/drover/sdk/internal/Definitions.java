@@ -211,6 +211,9 @@ public final class Definitions {
       throw new IllegalArgumentException(
           at + ": backoffMultiplier must be a finite number >= 1.0, got " + a.backoffMultiplier());
     }
+    if (a.priority() < 0 || a.priority() > 4) {
+      throw new IllegalArgumentException(at + ": priority must be between 0 and 4, got " + a.priority());
+    }
     if (a.slots() < 1) {
       throw new IllegalArgumentException(at + ": slots must be >= 1, got " + a.slots());
     }

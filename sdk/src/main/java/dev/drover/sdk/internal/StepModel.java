@@ -99,6 +99,7 @@ public record StepModel(
               .setTimeoutMs(durable.waitTimeoutMs())
               .setOnTimeout(durable.continueOnTimeout() ? "continue" : "fail"));
     }
-    return b.setSkipIf(durable.skipIf()).build();
+    int priority = method.getAnnotation(dev.drover.sdk.Step.class).priority();
+    return b.setSkipIf(durable.skipIf()).setPriority(priority).build();
   }
 }

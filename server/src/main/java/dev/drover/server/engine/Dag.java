@@ -60,6 +60,9 @@ public final class Dag {
                     || s.getSlotCost() < 0) {
                 throw EngineException.invalid("workflow.steps: negative retry/timeout/slot setting on step '" + s.getName() + "'");
             }
+            if (s.getPriority() < 0 || s.getPriority() > 4) {
+                throw EngineException.invalid("workflow.steps.priority: must be between 0 and 4 (step '" + Text.clip(s.getName(), 80) + "')");
+            }
             checkWait(s);
             Gate.validate("workflow.steps.concurrency", s.getConcurrencyList());
             if (!s.getSkipIf().isEmpty()) {
