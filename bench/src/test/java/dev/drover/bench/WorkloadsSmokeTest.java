@@ -145,6 +145,20 @@ class WorkloadsSmokeTest {
   }
 
   @Test
+  void spike() throws Exception {
+    JsonNode l = only(run("spike", c -> {
+      c.runs = 3000;
+    }));
+    assertThat(l.path("workload").asText()).isEqualTo("spike");
+    assertThat(l.path("runs").asLong()).isEqualTo(3000);
+    assertThat(l.path("throughput_per_s").asDouble()).isPositive();
+    assertThat(l.get("drained_seconds").asDouble()).isPositive();
+    // The latency is the other key's: one entry per run it triggered during the spike.
+    assertThat(l.path("latency_ms").path("count").asLong()).isEqualTo(l.get("other_key_runs").asLong()).isPositive();
+    assertThat(l.path("server_rss_peak_mb").isNumber()).isTrue();
+  }
+
+  @Test
   void concurrentTriggers() throws Exception {
     JsonNode l = only(run("concurrent-triggers", c -> {
       c.runs = 200;
