@@ -36,6 +36,7 @@ import picocli.CommandLine.Unmatched;
       BenchCommand.LatencyCmd.class,
       BenchCommand.BulkCmd.class,
       BenchCommand.BulkPushCmd.class,
+      BenchCommand.SpikeCmd.class,
       BenchCommand.ConcurrentTriggersCmd.class,
       BenchCommand.DagCmd.class,
       BenchCommand.BacklogCmd.class,
@@ -253,6 +254,20 @@ final class BenchCommand implements Callable<Integer> {
       c.batchSize = batchSize;
       c.concurrency = concurrency;
     }
+  }
+
+  @Command(name = "spike", mixinStandardHelpOptions = true, description = {
+      "Push a burst of --runs (100,000) events for one concurrency key (pushMany, 10,000 per call) while another "
+          + "key triggers 20 runs/s. Throughput = burst events accepted/s; drained_seconds = until the burst ran; "
+          + "latency = the other key's trigger-to-start during the spike."})
+  static final class SpikeCmd extends WorkloadCmd {
+    @Override
+    String workload() {
+      return "spike";
+    }
+
+    @Override
+    void configure(BenchConfig c) {}
   }
 
   @Command(name = "concurrent-triggers", mixinStandardHelpOptions = true, description = {

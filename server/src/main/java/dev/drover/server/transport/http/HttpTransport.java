@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * GET  /healthz                      200 when the process is up (no auth)
  * GET  /readyz                       200 when the database answers, else 503 (no auth)
- * POST /api/v1/runs                  {"workflow": "...", "input": {...}, "metadata": {...}, "idempotencyKey": "...", "runId": "<uuid, optional: makes retries safe>"}
+ * POST /api/v1/runs                  {"workflow": "...", "input": {...}, "metadata": {...}, "idempotencyKey": "...", "runId": "<uuid, optional: makes retries safe>",
+ *                                     "parentRunId", "parentStep", "childIndex" (optional: a child run)}
  * GET  /api/v1/runs?workflow=&status=&limit=&before=
  * GET  /api/v1/runs/{id}             the run with its steps and failed attempts
  * GET  /api/v1/runs/{id}/await?timeoutMs=
@@ -210,9 +211,16 @@ public final class HttpTransport implements AutoCloseable {
         }
         JsonNode prio = body.get("priority");
         if (prio != null && !prio.isNull() && !prio.isInt()) throw new HttpError(400, "priority: expected an integer 0-4");
-        return new TriggerCommand(tenant, wf.asText(), optText(body, "version"), input == null ? "{}" : input.toString(),
+        TriggerCommand cmd = new TriggerCommand(tenant, wf.asText(), optText(body, "version"), input == null ? "{}" : input.toString(),
                 metadata, optText(body, "idempotencyKey"), prio == null || prio.isNull() ? 0 : prio.asInt(),
                 optText(body, "runId"));
+        String parent = optText(body, "parentRunId");
+        if (parent == null) return cmd;
+        // A child run (see TriggerRunRequest.parent_run_id): created once per (parent, step, index).
+        JsonNode index = body.get("childIndex");
+        if (index != null && !index.isNull() && !index.isInt()) throw new HttpError(400, "childIndex: expected an integer");
+        return cmd.withLink(new dev.drover.server.engine.Views.Link(parent, optText(body, "parentStep"),
+                index == null || index.isNull() ? 0 : index.asInt(), null));
     }
 
     /** POST /api/v1/runs/replay: {"workflow", "status", "createdAfter", "createdBefore", "metadata", "fromStep", "limit"}. */
