@@ -210,54 +210,87 @@ final class Gate {
         }
     }
 
-    /** Lets the oldest waiting members of the keys in while every key they need has room. */
+    /**
+     * Lets the oldest waiting members of the keys in while every key they need has room. Members of a
+     * single key (the common case) are let in as a batch; stacked ones are checked key by key.
+     */
     private void admitNext(StoreTx tx, String tenant, Set<String> keys, Effects fx) {
         List<Member> admitted = new ArrayList<>();
         for (String key : keys) {
             while (true) {
-                Map<String, Integer> running = gates.lockKeys(tx, tenant, new String[] {key});
-                List<Member> candidates = gates.waiting(tx, tenant, key, 20);
+                int held = gates.lockKeys(tx, tenant, new String[] {key}).getOrDefault(key, 0);
+                List<GateQueries.Candidate> candidates = gates.candidates(tx, tenant, key, 200);
                 if (candidates.isEmpty()) break;
-                int room = candidates.get(0).maxRunning() - running.getOrDefault(key, 0);
+                int room = candidates.get(0).member().maxRunning() - held;
                 if (room <= 0) break;
+                List<Member> simple = new ArrayList<>();
                 int let = 0;
-                for (Member c : candidates) {
+                for (GateQueries.Candidate c : candidates) {
                     if (let >= room) break;
-                    List<Member> all = gates.membersOf(tx, c.runId(), c.stepName());
-                    List<Group> groups = all.stream().map(m -> new Group(m.gkey(), m.maxRunning(), m.strategy())).toList();
-                    Map<String, Integer> now = gates.lockKeys(tx, tenant, groups.stream().map(Group::gkey).toArray(String[]::new));
+                    Member m = c.member();
+                    if (c.keys() == 1) {
+                        simple.add(m);
+                        let++;
+                        continue;
+                    }
+                    List<Member> all = gates.membersOf(tx, m.runId(), m.stepName());
+                    List<Group> groups = all.stream().map(x -> new Group(x.gkey(), x.maxRunning(), x.strategy())).toList();
+                    Map<String, Integer> now = new HashMap<>(
+                            gates.lockKeys(tx, tenant, groups.stream().map(Group::gkey).toArray(String[]::new)));
+                    if (!simple.isEmpty()) now.merge(key, simple.size(), Integer::sum); // let in above, not written yet
                     if (!GatePolicy.canAdmit(groups, now)) continue; // held up by another of its keys
-                    gates.markRunning(tx, c.runId(), c.stepName());
+                    gates.markRunning(tx, m.runId(), m.stepName());
                     Map<String, Integer> plus = new LinkedHashMap<>();
                     for (Group g : groups) plus.put(g.gkey(), 1);
                     gates.addRunning(tx, tenant, plus);
-                    admitted.add(c);
+                    admitted.add(m);
                     let++;
                 }
-                if (let == 0) break;
+                if (!simple.isEmpty()) {
+                    gates.markRunning(tx, simple);
+                    gates.addRunning(tx, tenant, Map.of(key, simple.size()));
+                    admitted.addAll(simple);
+                }
+                if (let == 0 || let < room) break;
             }
         }
-        for (Member m : admitted) start(tx, m, fx);
+        start(tx, admitted, fx);
     }
 
-    /** A member let in: a run's ready steps (run-level) or the step itself (step-level) go to the queue. */
-    private void start(StoreTx tx, Member m, Effects fx) {
-        RunRow run = runs.byId(tx, m.runId(), false).orElse(null);
-        if (run == null || run.finishedAt() != null) return;
-        Dag dag = catalog.resolve(run.tenantId(), run.workflowName(), run.workflowVersion());
-        long rankAt = GatePolicy.QUEUE.equals(m.strategy()) ? m.rank() : 0;
-        List<RunProgress.Ready> ready = new ArrayList<>();
-        if (m.stepName().isEmpty()) {
-            for (ReadyStep s : steps.queuedWithoutTask(tx, m.runId())) {
-                ready.add(new RunProgress.Ready(run.tenantId(), m.runId(), dag, s.stepName(), run.priority(), s.attempts(), false, rankAt));
+    /** Members let in: a run's ready steps (run-level) or the step itself (step-level) go to the queue. */
+    private void start(StoreTx tx, List<Member> admitted, Effects fx) {
+        if (admitted.isEmpty()) return;
+        Map<UUID, RunRow> byId = new HashMap<>();
+        for (RunRow r : runs.byIds(tx, admitted.stream().map(Member::runId).distinct().toArray(UUID[]::new))) byId.put(r.id(), r);
+        List<UUID> runLevel = new ArrayList<>();
+        for (Member m : admitted) if (m.stepName().isEmpty()) runLevel.add(m.runId());
+        Map<UUID, List<ReadyStep>> queued = new HashMap<>();
+        if (!runLevel.isEmpty()) {
+            for (ReadyStep s : steps.queuedWithoutTask(tx, runLevel.toArray(UUID[]::new))) {
+                queued.computeIfAbsent(s.runId(), k -> new ArrayList<>()).add(s);
             }
-        } else {
-            int attempts = steps.forRun(tx, m.runId()).stream().filter(s -> s.stepName().equals(m.stepName()))
-                    .mapToInt(s -> s.attempts()).findFirst().orElse(0);
-            ready.add(new RunProgress.Ready(run.tenantId(), m.runId(), dag, m.stepName(), run.priority(), attempts, true, rankAt));
-            progress.enqueue(tx, ready, fx); // its skip condition and wait were behind it already
-            return;
         }
+        List<RunProgress.Ready> ready = new ArrayList<>();
+        List<RunProgress.Ready> enqueue = new ArrayList<>();
+        for (Member m : admitted) {
+            RunRow run = byId.get(m.runId());
+            if (run == null || run.finishedAt() != null) continue;
+            Dag dag = catalog.resolve(run.tenantId(), run.workflowName(), run.workflowVersion());
+            long rankAt = GatePolicy.QUEUE.equals(m.strategy()) ? m.rank() : 0;
+            if (m.stepName().isEmpty()) {
+                for (ReadyStep s : queued.getOrDefault(m.runId(), List.of())) {
+                    ready.add(new RunProgress.Ready(run.tenantId(), m.runId(), dag, s.stepName(), run.priority(), s.attempts(),
+                            false, rankAt));
+                }
+            } else {
+                int attempts = steps.forRun(tx, m.runId()).stream().filter(s -> s.stepName().equals(m.stepName()))
+                        .mapToInt(s -> s.attempts()).findFirst().orElse(0);
+                // Its skip condition and wait were behind it already: straight to the queue.
+                enqueue.add(new RunProgress.Ready(run.tenantId(), m.runId(), dag, m.stepName(), run.priority(), attempts,
+                        true, rankAt));
+            }
+        }
+        progress.enqueue(tx, enqueue, fx);
         progress.ready(tx, ready, fx);
     }
 }

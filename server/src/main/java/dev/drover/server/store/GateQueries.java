@@ -120,6 +120,38 @@ public final class GateQueries {
                 }, GateQueries::member);
     }
 
+    /** A waiting member with the number of keys it waits for (1 = this key only: no other key to check). */
+    public record Candidate(Member member, int keys) {}
+
+    /** The oldest waiting members of a key, each with how many keys it waits for. */
+    public List<Candidate> candidates(StoreTx tx, String tenantId, String gkey, int limit) {
+        return tx.query("""
+                SELECT m.run_id, m.step_name, m.gkey, m.state, m.max_running, m.strategy, m.rank, m.tenant_id,
+                       (SELECT count(*) FROM drover_gate_member o WHERE o.run_id = m.run_id AND o.step_name = m.step_name)
+                  FROM drover_gate_member m
+                 WHERE m.tenant_id = ? AND m.gkey = ? AND m.state = 'waiting' ORDER BY m.rank, m.run_id LIMIT ?""",
+                ps -> {
+                    ps.setString(1, tenantId);
+                    ps.setString(2, gkey);
+                    ps.setInt(3, limit);
+                }, rs -> new Candidate(member(rs), rs.getInt(9)));
+    }
+
+    /** Marks the given single-key members running. */
+    public void markRunning(StoreTx tx, List<Member> members) {
+        if (members.isEmpty()) return;
+        Object[] runs = members.stream().map(Member::runId).toArray();
+        Object[] steps = members.stream().map(Member::stepName).toArray();
+        tx.update("""
+                UPDATE drover_gate_member m SET state = 'running'
+                  FROM unnest(?::uuid[], ?::text[]) AS u(run_id, step)
+                 WHERE m.run_id = u.run_id AND m.step_name = u.step""",
+                ps -> {
+                    ps.setArray(1, tx.array("uuid", runs));
+                    ps.setArray(2, tx.array("text", steps));
+                });
+    }
+
     /** The oldest holders of a key (cancel_in_progress cancels these). */
     public List<Member> oldestRunning(StoreTx tx, String tenantId, String gkey, int limit) {
         return tx.query("""

@@ -132,6 +132,12 @@ public final class RunQueries {
                 ps -> ps.setObject(1, id), RunQueries::row).stream().findFirst();
     }
 
+    /** The runs with the given ids, whatever their tenant. */
+    public List<RunRow> byIds(StoreTx tx, UUID[] ids) {
+        return tx.query("SELECT " + COLUMNS + " FROM drover_run WHERE id = ANY(?)",
+                ps -> ps.setArray(1, tx.array("uuid", ids)), RunQueries::row);
+    }
+
     /** How many times the run was replayed (child runs spawned after a replay are new ones). */
     public int replays(StoreTx tx, UUID id) {
         List<Integer> r = tx.query("SELECT replays FROM drover_run WHERE id = ?", ps -> ps.setObject(1, id), rs -> rs.getInt(1));

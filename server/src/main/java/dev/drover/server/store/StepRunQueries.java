@@ -191,12 +191,12 @@ public final class StepRunQueries {
     }
 
     /** Steps of the run that are queued but have no task (held back by the run's concurrency gate). */
-    public List<Rows.ReadyStep> queuedWithoutTask(StoreTx tx, UUID runId) {
+    public List<Rows.ReadyStep> queuedWithoutTask(StoreTx tx, UUID[] runIds) {
         return tx.query("""
                 SELECT s.run_id, s.step_name, s.attempts FROM drover_step_run s
-                 WHERE s.run_id = ? AND s.status = 'queued'
+                 WHERE s.run_id = ANY(?) AND s.status = 'queued'
                    AND NOT EXISTS (SELECT 1 FROM drover_task t WHERE t.run_id = s.run_id AND t.step_name = s.step_name)""",
-                ps -> ps.setObject(1, runId),
+                ps -> ps.setArray(1, tx.array("uuid", runIds)),
                 rs -> new Rows.ReadyStep(rs.getObject(1, UUID.class), rs.getString(2), rs.getInt(3)));
     }
 
