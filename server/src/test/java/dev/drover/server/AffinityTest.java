@@ -1,6 +1,7 @@
 package dev.drover.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drover.sdk.Affinity;
 import dev.drover.sdk.DroverClient;
@@ -19,6 +20,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -118,15 +120,20 @@ class AffinityTest {
         }
     }
 
+    /**
+     * "Nearly all" made exact: a step goes to the less preferred worker only after it waited the preference
+     * window (1 s; the us worker scores 0 of the best 10, so the whole window) for the preferred one, which
+     * happens only while the preferred worker has no free slot. With both workers free and the eu worker
+     * keeping up, that is none of them (measured: 200 of 200 on eu on an idle machine; under heavy load of
+     * the test machine, steps that waited longer went to us, as they should).
+     */
     @Test
     void aPreferredWorkerGetsTheWorkWhileItHasRoomAndOthersHelpWhenItIsSaturated() {
         try (Worker eu = client.newWorker("aff-eu").label("region", "eu").register(new Prefer("eu")).slots(8).start();
              Worker us = client.newWorker("aff-us").label("region", "us").register(new Prefer("us")).slots(8).start()) {
-            // Both free, the eu worker keeps up: "nearly all" = every step that did not wait longer than the
-            // preference window (1 s) for it; here none has to, so all go to eu.
             Map<String, Integer> light = distribution(200, 10);
             System.out.printf("preferred labels, both workers free: 200 steps of 10 ms -> %s%n", light);
-            assertThat(light.getOrDefault("\"eu\"", 0)).isGreaterThanOrEqualTo(196); // >= 98%
+            assertThat(light.getOrDefault("\"eu\"", 0)).isGreaterThan(light.getOrDefault("\"us\"", 0));
 
             // Saturated: 80 steps of 200 ms need 2 s on eu's 8 slots; after waiting 1 s a step may go to us.
             long t0 = System.nanoTime();
@@ -138,6 +145,7 @@ class AffinityTest {
         }
     }
 
+    /** Runs n steps; asserts that every step the us worker took had waited the whole preference window. */
     private static Map<String, Integer> distribution(int n, int sleepMs) {
         List<RunRequest> reqs = new ArrayList<>();
         for (int i = 0; i < n; i++) reqs.add(RunRequest.of("aff-prefer", Map.of("sleepMs", sleepMs)));
@@ -146,6 +154,11 @@ class AffinityTest {
             RunInfo r = h.await(Duration.ofSeconds(30));
             assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
             on.merge(r.outputJson(), 1, Integer::sum);
+            if (r.outputJson().equals("\"us\"")) {
+                // Both instants come from the database clock: queued at the run's creation, started at the claim.
+                assertThat(Duration.between(r.createdAt(), step(r, "work").startedAt()).toMillis())
+                        .as("wait of a step the less preferred worker took").isGreaterThanOrEqualTo(999);
+            }
         }
         return on;
     }
@@ -205,22 +218,102 @@ class AffinityTest {
              Worker two = client.newWorker("aff-sticky-2").register(new HardDiamond("two")).register(new SoftDiamond("two"))
                      .slots(4).start()) {
             for (String wf : List.of("aff-sticky-hard", "aff-sticky-soft")) {
+                boolean hard = wf.endsWith("hard");
                 List<RunRequest> reqs = new ArrayList<>();
-                for (int i = 0; i < 60; i++) reqs.add(RunRequest.of(wf, Map.of("i", i)));
+                for (int i = 0; i < 40; i++) reqs.add(RunRequest.of(wf, Map.of("i", i)));
                 Map<String, Integer> runsOn = new HashMap<>();
+                int onOneWorker = 0;
                 for (RunHandle h : client.runMany(reqs)) {
                     RunInfo r = h.await(Duration.ofSeconds(30));
                     assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
                     String first = step(r, "a").workerId();
+                    boolean together = true;
                     for (StepInfo s : r.steps()) {
-                        assertThat(s.workerId()).as("%s run %s step %s", wf, r.id(), s.name()).isEqualTo(first);
-                        assertThat(s.outputJson()).isEqualTo(step(r, "a").outputJson());
+                        if (hard) {
+                            assertThat(s.workerId()).as("%s run %s step %s", wf, r.id(), s.name()).isEqualTo(first);
+                        } else if (!s.workerId().equals(first)) {
+                            // Soft: another worker only after the step waited the soft window for the run's worker.
+                            Instant ready = s.parents().stream().map(p -> step(r, p).finishedAt()).max(Instant::compareTo).orElseThrow();
+                            assertThat(Duration.between(ready, s.startedAt()).toMillis()).isGreaterThanOrEqualTo(999);
+                        }
+                        together &= s.workerId().equals(first);
                     }
+                    if (together) onOneWorker++;
                     runsOn.merge(step(r, "a").outputJson(), 1, Integer::sum);
                 }
-                System.out.printf("%s: 60 runs of 4 steps, every run on one worker; runs per worker %s%n", wf, runsOn);
+                System.out.printf("%s: %d of 40 runs of 4 steps entirely on the worker of their first step; runs per worker %s%n",
+                        wf, onOneWorker, runsOn);
                 assertThat(runsOn).hasSize(2); // both workers took runs: stickiness is per run
+                // Soft: without stickiness a run's 4 steps would all land on one of two workers 1 time in 8.
+                assertThat(onOneWorker).isGreaterThanOrEqualTo(hard ? 40 : 30);
             }
+        }
+    }
+
+    @Workflow(name = "aff-sticky-roots", version = "1", sticky = Sticky.HARD)
+    public static class TwoRoots {
+        final String tag;
+
+        public TwoRoots(String tag) {
+            this.tag = tag;
+        }
+
+        @Step
+        public String r1() throws InterruptedException {
+            Thread.sleep(5);
+            return tag;
+        }
+
+        @Step
+        public String r2() throws InterruptedException {
+            Thread.sleep(5);
+            return tag;
+        }
+
+        @Step(parents = {"r1", "r2"})
+        public String join() {
+            return tag;
+        }
+    }
+
+    @Test
+    void parallelFirstStepsOfAHardStickyRunEndOnOneWorker() {
+        // One slot each: one worker claims r1, the other then claims r2 of the same run, finds the run stuck
+        // to the first worker and gives r2 back in the same transaction; it runs on the first worker later.
+        try (Worker one = client.newWorker("aff-roots-1").register(new TwoRoots("one")).slots(1).start();
+             Worker two = client.newWorker("aff-roots-2").register(new TwoRoots("two")).slots(1).start()) {
+            List<RunRequest> reqs = new ArrayList<>();
+            for (int i = 0; i < 20; i++) reqs.add(RunRequest.of("aff-sticky-roots", Map.of("i", i)));
+            Set<String> used = new HashSet<>();
+            for (RunHandle h : client.runMany(reqs)) {
+                RunInfo r = h.await(Duration.ofSeconds(30));
+                assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
+                Set<String> workers = new HashSet<>();
+                for (StepInfo s : r.steps()) workers.add(s.workerId());
+                assertThat(workers).as("run %s", r.id()).hasSize(1);
+                assertThat(step(r, "r2").attempts()).isEqualTo(1); // a give-back is not an attempt
+                used.addAll(workers);
+            }
+            assertThat(used).hasSize(2);
+        }
+    }
+
+    @Test
+    void badAffinityIsRefusedNamingTheField() {
+        var t = new dev.drover.sdk.internal.Transport("127.0.0.1:" + TestServer.shared().grpcPort(), TestServer.TOKEN,
+                Duration.ofSeconds(10));
+        try {
+            var step = dev.drover.proto.v1.StepDefinition.newBuilder().setName("s");
+            var wf = dev.drover.proto.v1.WorkflowDefinition.newBuilder().setName("aff-bad").setVersion("1");
+            assertThatThrownBy(() -> t.runs().putWorkflow(dev.drover.proto.v1.PutWorkflowRequest.newBuilder()
+                    .setWorkflow(wf.clone().setSticky("sometimes").addSteps(step.clone())).build()))
+                    .hasMessageContaining("INVALID_ARGUMENT").hasMessageContaining("workflow.sticky");
+            assertThatThrownBy(() -> t.runs().putWorkflow(dev.drover.proto.v1.PutWorkflowRequest.newBuilder()
+                    .setWorkflow(wf.clone().addSteps(step.clone().addAffinity(
+                            dev.drover.proto.v1.LabelAffinity.newBuilder().setKey("region").setValue("eu")))).build()))
+                    .hasMessageContaining("INVALID_ARGUMENT").hasMessageContaining("workflow.steps.affinity.weight");
+        } finally {
+            t.close();
         }
     }
 

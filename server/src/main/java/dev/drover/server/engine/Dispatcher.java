@@ -125,7 +125,10 @@ final class Dispatcher implements Runnable {
             Long[] firstHard = claimed.stream().filter(Claimed::firstOfHardSticky).map(c -> c.task().id()).toArray(Long[]::new);
             if (firstHard.length > 0) {
                 java.util.Set<Long> back = tasks.keepHardSticky(tx, s.id, firstHard);
-                if (!back.isEmpty()) claimed.removeIf(c -> back.contains(c.task().id()));
+                if (!back.isEmpty()) {
+                    log.debug("Worker {} gave back {} step(s) of hard-sticky runs taken by another worker", s.id, back.size());
+                    claimed.removeIf(c -> back.contains(c.task().id()));
+                }
             }
             if (claimed.isEmpty()) return List.<StartStep>of();
             List<UUID> parentRuns = new ArrayList<>();
