@@ -11,6 +11,8 @@ package dev.drover.sdk;
  *   @Step(parents = "checkout") public void test(...) { ... } // the worker that checked out
  * }
  * }</pre>
+ *
+ * <p>A replay of a run starts afresh: the first step it runs picks the run's worker again.
  */
 public enum Sticky {
   /** No stickiness: every step goes to any worker that can run it. */
