@@ -61,7 +61,7 @@ BEGIN
         END IF;
         -- Soft: the run's worker gets a head start while it is available (and able to run the step).
         IF waited_ms < soft_sticky_ms AND live ? t.sticky_worker::text
-           AND (t.required_labels IS NULL OR live -> t.sticky_worker::text @> t.required_labels) THEN
+           AND (t.required_labels IS NULL OR (live -> t.sticky_worker::text) @> t.required_labels) THEN
             RETURN false;
         END IF;
     END IF;
