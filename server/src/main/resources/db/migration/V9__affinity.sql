@@ -25,29 +25,41 @@ ALTER TABLE drover_run ADD COLUMN sticky_worker uuid;
 ALTER TABLE drover_worker ADD COLUMN state text NOT NULL DEFAULT 'active'
     CHECK (state IN ('active', 'paused', 'draining'));
 
--- Sum of the weights of the preferences the labels match.
+-- Sum of the weights of the preferences the labels match. PL/pgSQL with index loops on purpose: every
+-- statement in it is a "simple expression" evaluated without the executor, so a call costs microseconds
+-- (it runs once per candidate row of a claim; a SQL-language version called from PL/pgSQL is a full query).
 CREATE FUNCTION drover_label_score(preferred jsonb, labels jsonb) RETURNS int
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(sum((p ->> 'weight')::int), 0)::int
-      FROM jsonb_array_elements(preferred) AS p
-     WHERE labels ->> (p ->> 'key') = p ->> 'value'
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    score int := 0;
+    p jsonb;
+BEGIN
+    FOR i IN 0 .. jsonb_array_length(preferred) - 1 LOOP
+        p := preferred -> i;
+        IF labels ->> (p ->> 'key') = p ->> 'value' THEN
+            score := score + (p ->> 'weight')::int;
+        END IF;
+    END LOOP;
+    RETURN score;
+END
 $$;
 
 -- May the worker (id, labels) claim the task now? Called by the claim only for tasks with affinity.
 --   live: {"<worker id>": <labels>, ...} of the workers that are active (not paused or draining), heartbeating
---         within the lease timeout and registered for the task's action, computed once per claim statement.
+--         within the lease timeout and registered for the task's action; live_labels: the same labels as an
+--         array. Both computed once per claim statement.
 --   preference_ms: how long a task waits for a better worker than this one, at most (scaled by how much
 --         better the best live worker scores); soft_sticky_ms: how long a soft-sticky task waits for its worker.
 -- Pull-based dispatch has no global view of all workers' free slots, so preferences are a head start in time:
 -- a better worker that is busy only delays the task by the window, never indefinitely.
-CREATE FUNCTION drover_may_claim(t drover_task, worker uuid, labels jsonb, live jsonb,
+CREATE FUNCTION drover_may_claim(t drover_task, worker uuid, labels jsonb, live jsonb, live_labels jsonb,
                                  preference_ms bigint, soft_sticky_ms bigint) RETURNS boolean
     LANGUAGE plpgsql STABLE AS $$
 DECLARE
     waited_ms double precision := extract(epoch FROM now() - t.available_at) * 1000;
     mine int;
     best int := 0;
-    other record;
+    other jsonb;
 BEGIN
     IF t.required_labels IS NOT NULL AND NOT (labels @> t.required_labels) THEN
         RETURN false;
@@ -65,11 +77,12 @@ BEGIN
             RETURN false;
         END IF;
     END IF;
-    IF t.preferred_labels IS NOT NULL THEN
+    IF t.preferred_labels IS NOT NULL AND waited_ms < preference_ms THEN
         mine := drover_label_score(t.preferred_labels, labels);
-        FOR other IN SELECT value FROM jsonb_each(live) LOOP
-            IF t.required_labels IS NULL OR other.value @> t.required_labels THEN
-                best := greatest(best, drover_label_score(t.preferred_labels, other.value));
+        FOR i IN 0 .. jsonb_array_length(live_labels) - 1 LOOP
+            other := live_labels -> i;
+            IF t.required_labels IS NULL OR other @> t.required_labels THEN
+                best := greatest(best, drover_label_score(t.preferred_labels, other));
             END IF;
         END LOOP;
         IF best > mine AND waited_ms < preference_ms * (best - mine)::double precision / best THEN

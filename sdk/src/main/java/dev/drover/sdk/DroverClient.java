@@ -817,7 +817,7 @@ public final class DroverClient implements AutoCloseable {
       case WORKER_STATE_DRAINING -> WorkerInfo.State.DRAINING;
       default -> WorkerInfo.State.ACTIVE;
     };
-    return new WorkerInfo(w.getWorkerId(), w.getName(), new java.util.TreeMap<>(w.getLabelsMap()), w.getSlots(),
+    return new WorkerInfo(w.getWorkerId(), w.getName(), w.getLabelsMap(), w.getSlots(),
         w.getUsedSlots(), w.getInFlight(), state, w.getDrained(), w.getAlive(),
         w.getLastHeartbeatMs() == 0 ? null : Instant.ofEpochMilli(w.getLastHeartbeatMs()),
         w.getRegisteredAtMs() == 0 ? null : Instant.ofEpochMilli(w.getRegisteredAtMs()), w.getActionsList(), w.getSdk());

@@ -44,9 +44,9 @@ public record WorkerInfo(
     List<String> actions,
     String sdk) {
 
-  /** Copies the collections so the record stays immutable. */
+  /** Copies the collections so the record stays immutable; labels are sorted by key. */
   public WorkerInfo {
-    labels = labels == null ? Map.of() : Map.copyOf(labels);
+    labels = labels == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(labels));
     actions = actions == null ? List.of() : List.copyOf(actions);
   }
 

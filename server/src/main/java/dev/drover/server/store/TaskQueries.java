@@ -138,14 +138,17 @@ public final class TaskQueries {
     public List<Claimed> claim(StoreTx tx, String tenantId, String action, int limit, UUID workerId, String labelsJson,
                                long leaseMs) {
         return tx.query("""
-                WITH picked AS (
+                WITH live AS (
+                    SELECT w.id, w.labels FROM drover_worker w
+                     WHERE w.tenant_id = ? AND ? = ANY(w.actions) AND w.state = 'active'
+                       AND w.last_heartbeat_at > now() - ? * interval '1 millisecond'),
+                picked AS (
                     SELECT id FROM drover_task
                      WHERE state = 'queued' AND tenant_id = ? AND action = ? AND available_at <= now()
                        AND (required_labels IS NULL AND preferred_labels IS NULL AND sticky_worker IS NULL
                             OR drover_may_claim(drover_task, ?, ?::jsonb,
-                                   (SELECT coalesce(jsonb_object_agg(w.id::text, w.labels), '{}') FROM drover_worker w
-                                     WHERE w.tenant_id = ? AND ? = ANY(w.actions) AND w.state = 'active'
-                                       AND w.last_heartbeat_at > now() - ? * interval '1 millisecond'),
+                                   (SELECT coalesce(jsonb_object_agg(l.id::text, l.labels), '{}') FROM live l),
+                                   (SELECT coalesce(jsonb_agg(l.labels), '[]') FROM live l),
                                    ?, ?))
                        AND NOT EXISTS (SELECT 1 FROM drover_worker w WHERE w.id = ? AND w.state <> 'active')
                      ORDER BY rank, id
@@ -179,11 +182,11 @@ public final class TaskQueries {
                 ps -> {
                     ps.setString(1, tenantId);
                     ps.setString(2, action);
-                    ps.setObject(3, workerId);
-                    ps.setString(4, labelsJson);
-                    ps.setString(5, tenantId);
-                    ps.setString(6, action);
-                    ps.setLong(7, leaseMs);
+                    ps.setLong(3, leaseMs);
+                    ps.setString(4, tenantId);
+                    ps.setString(5, action);
+                    ps.setObject(6, workerId);
+                    ps.setString(7, labelsJson);
                     ps.setLong(8, PREFERENCE_WINDOW_MS);
                     ps.setLong(9, SOFT_STICKY_MS);
                     ps.setObject(10, workerId);
