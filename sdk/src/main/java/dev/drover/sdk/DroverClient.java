@@ -751,4 +751,75 @@ public final class DroverClient implements AutoCloseable {
     call(() -> transport.schedules()
         .deleteSchedule(dev.drover.proto.v1.DeleteScheduleRequest.newBuilder().setScheduleId(scheduleId).build()));
   }
+
+  // ---- workers ----
+
+  /**
+   * The workers registered with the server, ordered by name, with their labels, slot use and state.
+   *
+   * <pre>{@code
+   * client.listWorkers().forEach(w -> System.out.println(w.name() + " " + w.state() + " " + w.inFlight()));
+   * }</pre>
+   */
+  public List<WorkerInfo> listWorkers() {
+    return call(() -> transport.workerAdmin(transport.callTimeout())
+        .listWorkers(dev.drover.proto.v1.ListWorkersRequest.getDefaultInstance())
+        .getWorkersList().stream().map(DroverClient::toWorkerInfo).toList());
+  }
+
+  /**
+   * Pauses a worker: it gets no new work, from any server replica, until resumed; the attempts it is
+   * running finish. The state is kept while the worker reconnects.
+   *
+   * @throws DroverException NOT_FOUND for an unknown worker id
+   */
+  public WorkerInfo pauseWorker(String workerId) {
+    Objects.requireNonNull(workerId, "workerId");
+    return call(() -> toWorkerInfo(transport.workerAdmin(transport.callTimeout())
+        .pauseWorker(dev.drover.proto.v1.PauseWorkerRequest.newBuilder().setWorkerId(workerId).build())));
+  }
+
+  /** Lets a paused or draining worker take work again. */
+  public WorkerInfo resumeWorker(String workerId) {
+    Objects.requireNonNull(workerId, "workerId");
+    return call(() -> toWorkerInfo(transport.workerAdmin(transport.callTimeout())
+        .resumeWorker(dev.drover.proto.v1.ResumeWorkerRequest.newBuilder().setWorkerId(workerId).build())));
+  }
+
+  /**
+   * Drains a worker: paused as {@link WorkerInfo.State#DRAINING}, and {@link WorkerInfo#drained()}
+   * once its in-flight attempts all ended. Returns at once; see {@link #drainWorker(String, Duration)}
+   * to wait. The worker process is not stopped: stop it once drained (or resume it).
+   */
+  public WorkerInfo drainWorker(String workerId) {
+    return drainWorker(workerId, Duration.ZERO);
+  }
+
+  /**
+   * Drains a worker and waits up to {@code wait} (at most 5 minutes) for it to be drained.
+   *
+   * <pre>{@code
+   * WorkerInfo w = client.drainWorker(id, Duration.ofMinutes(2));
+   * if (!w.drained()) log.warn("{} still runs {} steps", w.name(), w.inFlight());
+   * }</pre>
+   */
+  public WorkerInfo drainWorker(String workerId, Duration wait) {
+    Objects.requireNonNull(workerId, "workerId");
+    Objects.requireNonNull(wait, "wait");
+    dev.drover.proto.v1.DrainWorkerRequest req = dev.drover.proto.v1.DrainWorkerRequest.newBuilder()
+        .setWorkerId(workerId).setWaitMs(Math.max(0, wait.toMillis())).build();
+    return call(() -> toWorkerInfo(transport.workerAdmin(transport.callTimeout().plus(wait)).drainWorker(req)));
+  }
+
+  private static WorkerInfo toWorkerInfo(dev.drover.proto.v1.RegisteredWorker w) {
+    WorkerInfo.State state = switch (w.getState()) {
+      case WORKER_STATE_PAUSED -> WorkerInfo.State.PAUSED;
+      case WORKER_STATE_DRAINING -> WorkerInfo.State.DRAINING;
+      default -> WorkerInfo.State.ACTIVE;
+    };
+    return new WorkerInfo(w.getWorkerId(), w.getName(), w.getLabelsMap(), w.getSlots(),
+        w.getUsedSlots(), w.getInFlight(), state, w.getDrained(), w.getAlive(),
+        w.getLastHeartbeatMs() == 0 ? null : Instant.ofEpochMilli(w.getLastHeartbeatMs()),
+        w.getRegisteredAtMs() == 0 ? null : Instant.ofEpochMilli(w.getRegisteredAtMs()), w.getActionsList(), w.getSdk());
+  }
 }

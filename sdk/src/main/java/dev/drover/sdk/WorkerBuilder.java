@@ -66,7 +66,10 @@ public final class WorkerBuilder {
     return this;
   }
 
-  /** Adds a label (reserved for worker affinity). */
+  /**
+   * Adds a label, e.g. {@code label("gpu", "true")}: steps' {@link Affinity} requires or prefers
+   * workers by their labels.
+   */
   public WorkerBuilder label(String key, String value) {
     labels.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
     return this;

@@ -30,4 +30,10 @@ public @interface Workflow {
 
   /** Free text shown by tooling. */
   String description() default "";
+
+  /**
+   * Whether the steps of a run stick to the worker that ran its first step ({@link Sticky}); e.g.
+   * {@code @Workflow(name = "build", sticky = Sticky.HARD)}.
+   */
+  Sticky sticky() default Sticky.NONE;
 }

@@ -76,6 +76,7 @@ public final class Definitions {
     concurrency(wfClass, where);
     for (StepModel s : byName.values()) {
       concurrency(s.method(), where + ", step '" + s.name() + "'");
+      AffinityAnnotations.read(s.method(), where + ", step '" + s.name() + "'");
     }
     List<String> onFailure = byName.values().stream().filter(s -> s.durable().onFailure()).map(StepModel::name).toList();
     if (onFailure.size() > 1) {

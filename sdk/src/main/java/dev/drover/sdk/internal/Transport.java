@@ -118,6 +118,12 @@ public final class Transport implements AutoCloseable {
         .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** A worker-administration stub (list, pause, resume, drain) with a specific deadline. */
+  public dev.drover.proto.v1.WorkerAdminServiceGrpc.WorkerAdminServiceBlockingStub workerAdmin(Duration deadline) {
+    return dev.drover.proto.v1.WorkerAdminServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
   /** An async worker-service stub without deadline, for the long-lived Listen stream. */
   public WorkerServiceGrpc.WorkerServiceStub workersAsync() {
     return WorkerServiceGrpc.newStub(channel);

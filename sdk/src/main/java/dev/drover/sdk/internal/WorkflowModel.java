@@ -43,11 +43,13 @@ public record WorkflowModel(
     for (StepModel s : steps) {
       b.addSteps(
           s.toProto().toBuilder()
-              .addAllConcurrency(Definitions.concurrency(s.method(), "workflow '" + name + "', step '" + s.name() + "'")));
+              .addAllConcurrency(Definitions.concurrency(s.method(), "workflow '" + name + "', step '" + s.name() + "'"))
+              .addAllAffinity(AffinityAnnotations.read(s.method(), "workflow '" + name + "', step '" + s.name() + "'")));
       if (s.durable().onFailure()) {
         b.setOnFailureStep(s.name());
       }
     }
+    b.setSticky(AffinityAnnotations.sticky(type));
     Definitions.addEventTriggers(b, type);
     b.addAllCrons(CronAnnotations.read(type, "workflow '" + name + "'"));
     return b.build();

@@ -70,6 +70,7 @@ public final class Dag {
             }
         }
         Gate.validate("workflow.concurrency", def.getConcurrencyList());
+        Affinity.validate(def);
         if (!onFailureName.isEmpty()) {
             StepDefinition f = dag.steps.remove(onFailureName);
             if (f == null) {

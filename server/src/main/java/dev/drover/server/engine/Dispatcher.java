@@ -75,7 +75,7 @@ final class Dispatcher implements Runnable {
                 boolean more = false;
                 for (WorkerSession s : registry.sessions()) {
                     if (!running) break;
-                    if (!s.open) continue;
+                    if (!s.open || !s.accepting()) continue; // paused or draining: no new work
                     // Reserve first: several dispatcher threads may serve the same worker at once.
                     int reserved = s.reserveUpTo(MAX_BATCH);
                     if (reserved == 0) continue;
@@ -118,9 +118,17 @@ final class Dispatcher implements Runnable {
             for (int k = 0; k < s.actions.length && claimed.size() < limit; k++) {
                 String action = s.actions[(start + k) % s.actions.length];
                 int want = limit - claimed.size();
-                List<Claimed> got = tasks.claim(tx, s.tenantId, action, want, s.id, settings.leaseTimeout().toMillis());
+                List<Claimed> got = tasks.claim(tx, s.tenantId, action, want, s.id, s.labelsJson, settings.leaseTimeout().toMillis());
                 if (got.size() < want) backlog.clear(s.tenantId, action);
                 claimed.addAll(got);
+            }
+            Long[] firstHard = claimed.stream().filter(Claimed::firstOfHardSticky).map(c -> c.task().id()).toArray(Long[]::new);
+            if (firstHard.length > 0) {
+                java.util.Set<Long> back = tasks.keepHardSticky(tx, s.id, firstHard);
+                if (!back.isEmpty()) {
+                    log.debug("Worker {} gave back {} step(s) of hard-sticky runs taken by another worker", s.id, back.size());
+                    claimed.removeIf(c -> back.contains(c.task().id()));
+                }
             }
             if (claimed.isEmpty()) return List.<StartStep>of();
             List<UUID> parentRuns = new ArrayList<>();

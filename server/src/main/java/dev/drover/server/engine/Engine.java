@@ -86,6 +86,8 @@ public final class Engine implements AutoCloseable {
                 if (!id.isBlank()) freed |= registry.recount(java.util.UUID.fromString(id));
             }
             if (freed) dispatcher.wake();
+        } else if (WorkerRegistry.STATE_CHANNEL.equals(channel)) {
+            registry.stateChanged(payload);
         } else if (STOP_CHANNEL.equals(channel)) {
             String[] p = payload.split(":", 4);
             if (p.length == 4) {
@@ -130,7 +132,8 @@ public final class Engine implements AutoCloseable {
         timers.scheduleWithFixedDelay(this::safeMaintenance, 200, 250, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(this::safeWatch, 250, 250, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(this::announceWork, 20, 20, TimeUnit.MILLISECONDS);
-        notifications = db.listen(java.util.List.of(WORK_CHANNEL, STOP_CHANNEL, RELEASE_CHANNEL), this::onNotification);
+        notifications = db.listen(java.util.List.of(WORK_CHANNEL, STOP_CHANNEL, RELEASE_CHANNEL, WorkerRegistry.STATE_CHANNEL),
+                this::onNotification);
         timers.scheduleWithFixedDelay(this::safeRecount, 1, 1, TimeUnit.SECONDS);
         schedules.start(); // its own thread: it sleeps until the next instant due, not a fixed delay
         return this;

@@ -385,13 +385,15 @@ final class RunProgress {
         StepDefinition s = r.dag().step(r.stepName());
         int priority = s.getPriority() != 0 ? s.getPriority() : r.priority();
         return new NewTask(r.tenantId(), r.runId(), s.getName(), r.dag().name(), r.dag().version(), priority, Dag.maxAttempts(s),
-                Dag.slotCost(s), s.getExecutionTimeoutMs(), s.getScheduleToStartTimeoutMs(), null, r.attemptBase(), r.rankAt());
+                Dag.slotCost(s), s.getExecutionTimeoutMs(), s.getScheduleToStartTimeoutMs(), null, r.attemptBase(), r.rankAt(),
+                Affinity.forStep(r.dag(), s));
     }
 
     static NewTask newTask(String tenantId, UUID runId, Dag dag, StepDefinition s, int runPriority, int attemptBase) {
         int priority = s.getPriority() != 0 ? s.getPriority() : runPriority;
         return new NewTask(tenantId, runId, s.getName(), dag.name(), dag.version(), priority, Dag.maxAttempts(s),
-                Dag.slotCost(s), s.getExecutionTimeoutMs(), s.getScheduleToStartTimeoutMs(), null, attemptBase, 0);
+                Dag.slotCost(s), s.getExecutionTimeoutMs(), s.getScheduleToStartTimeoutMs(), null, attemptBase, 0,
+                Affinity.forStep(dag, s));
     }
 
     private static String describe(Failure f, TaskRow task) {

@@ -262,6 +262,7 @@ public final class Runs {
                 String action = p.dag().name() + "/" + root;
                 if (!Dag.plain(s) || s.getConcurrencyCount() > 0 || !p.groups().isEmpty()
                         || backlog.has(p.run().tenantId(), action)) continue;
+                if (Affinity.constrains(p.dag(), s)) continue; // who may run it is the claim's decision
                 WorkerSession w = registry.reserveFor(p.run().tenantId(), action, Dag.slotCost(s));
                 if (w != null) direct.put(i + "/" + root, new Direct(i, s, w));
             }

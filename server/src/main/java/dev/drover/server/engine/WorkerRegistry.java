@@ -36,7 +36,7 @@ public final class WorkerRegistry {
     private final Backlog backlog;
     private final java.util.concurrent.atomic.AtomicInteger rotation = new java.util.concurrent.atomic.AtomicInteger();
 
-    record Registration(UUID id, String tenantId, String name, String[] actions, int slots) {}
+    record Registration(UUID id, String tenantId, String name, String[] actions, int slots, String labelsJson) {}
 
     /** What a worker learns when it registers. */
     public record Registered(UUID workerId, long heartbeatIntervalMs, long leaseTimeoutMs) {}
@@ -86,7 +86,7 @@ public final class WorkerRegistry {
             workers.upsert(tx, id, tenantId, name, slots, labelsJson, actionArray, sdk);
             return null;
         });
-        registrations.put(id, new Registration(id, tenantId, name, actionArray, slots));
+        registrations.put(id, new Registration(id, tenantId, name, actionArray, slots, labelsJson));
         log.info("Worker '{}' ({}) registered with {} slots for {}", name, id, slots, actions);
         return new Registered(id, settings.heartbeatInterval().toMillis(), settings.leaseTimeout().toMillis());
     }
@@ -98,15 +98,22 @@ public final class WorkerRegistry {
         Registration r = registrations.get(id);
         if (r == null) {
             // Registered through another replica: the database knows it.
-            r = db.inTx(tx -> workers.get(tx, id)).map(w -> new Registration(w.id(), w.tenantId(), w.name(), w.actions(), w.slots()))
+            r = db.inTx(tx -> workers.get(tx, id)).map(w -> new Registration(w.id(), w.tenantId(), w.name(), w.actions(), w.slots(),
+                            w.labelsJson()))
                     .orElseThrow(() -> new EngineException(EngineException.Kind.FAILED_PRECONDITION,
                             "worker_id: worker " + id + " is not registered; call Register first"));
             registrations.put(id, r);
         }
         Long[] held = inFlight.stream().map(InFlight::taskId).toArray(Long[]::new);
-        int released = db.inTx(tx -> tasks.releaseNotHeld(tx, id, held));
+        String[] state = {"active"};
+        int released = db.inTx(tx -> {
+            // Paused or draining (maybe through another replica, before a reconnect) stays so.
+            state[0] = workers.states(tx, new UUID[] {id}).getOrDefault(id, "active");
+            return tasks.releaseNotHeld(tx, id, held);
+        });
         if (released > 0) log.info("Worker '{}' ({}) did not have {} step(s) sent to it; they are queued again", r.name(), id, released);
-        WorkerSession s = new WorkerSession(id, r.tenantId(), r.name(), r.actions(), r.slots(), connection);
+        WorkerSession s = new WorkerSession(id, r.tenantId(), r.name(), r.actions(), r.slots(), connection, r.labelsJson(),
+                state[0]);
         // Cost 0: finished on the worker, report not yet through; it holds no slot.
         for (InFlight f : inFlight) if (f.slotCost() > 0) s.occupy(f.taskId(), f.slotCost());
         // Work may be waiting that this server has not seen (queued before a restart, or by a replica).
@@ -159,11 +166,114 @@ public final class WorkerRegistry {
         return s.forgetAllBut(leased, started) > 0;
     }
 
-    /** The safety net: recount every worker connected here. */
+    /** The safety net: recount every worker connected here, and refresh their paused/draining states. */
     void recountAll() {
         boolean freed = false;
         for (UUID id : new ArrayList<>(sessions.keySet())) freed |= recount(id);
+        freed |= refreshStates(sessions.keySet().toArray(UUID[]::new));
         if (freed) onCapacity.run();
+    }
+
+    // ---- pausing and draining -------------------------------------------------------------------------
+
+    /** Tells every replica that a worker's state changed (payload: worker id); see {@link #refreshStates}. */
+    static final String STATE_CHANNEL = "drover_worker_state";
+
+    /** A worker as shown by ListWorkers. {@code drained}: draining and nothing leased to it any more. */
+    public record WorkerView(String id, String name, Map<String, String> labels, int slots, int usedSlots, int inFlight,
+                             String state, boolean drained, boolean alive, java.time.Instant lastHeartbeatAt,
+                             java.time.Instant registeredAt, List<String> actions, String sdk) {}
+
+    /** The tenant's registered workers, by name. */
+    public List<WorkerView> list(String tenantId) {
+        return db.inTx(tx -> workers.list(tx, tenantId, null, settings.leaseTimeout().toMillis())).stream()
+                .map(WorkerRegistry::view).toList();
+    }
+
+    public WorkerView get(String tenantId, String workerIdText) {
+        UUID id = Ids.parse("worker_id", workerIdText);
+        return db.inTx(tx -> workers.list(tx, tenantId, id, settings.leaseTimeout().toMillis())).stream().findFirst()
+                .map(WorkerRegistry::view)
+                .orElseThrow(() -> new EngineException(EngineException.Kind.NOT_FOUND, "worker " + id + " not found"));
+    }
+
+    /**
+     * Sets a worker's state: "paused" and "draining" give it no new work (its in-flight attempts finish,
+     * its stream and heartbeats go on), "active" resumes it. Stored, so every replica's claim obeys at
+     * once and the state survives reconnects; the replica holding the stream is told to refresh its copy.
+     */
+    public WorkerView setState(String tenantId, String workerIdText, String state) {
+        UUID id = Ids.parse("worker_id", workerIdText);
+        boolean found = db.inTx(tx -> workers.setState(tx, tenantId, id, state));
+        if (!found) throw new EngineException(EngineException.Kind.NOT_FOUND, "worker " + id + " not found");
+        WorkerSession s = sessions.get(id);
+        if (s != null) s.state = state;
+        try {
+            db.notify(STATE_CHANNEL, id.toString());
+        } catch (RuntimeException e) {
+            log.debug("Could not announce a worker state change (replicas refresh within a second): {}", e.toString());
+        }
+        log.info("Worker {} is now {}", id, state);
+        if (state.equals("active")) onCapacity.run();
+        return get(tenantId, workerIdText);
+    }
+
+    /**
+     * Drains a worker: paused as "draining"; when {@code wait} is positive, returns once nothing is
+     * leased to it any more (drained) or the wait is over, whichever comes first.
+     */
+    public WorkerView drain(String tenantId, String workerIdText, java.time.Duration wait) {
+        if (wait.isNegative() || wait.compareTo(java.time.Duration.ofMinutes(5)) > 0) {
+            throw EngineException.invalid("wait_ms: must be between 0 and 300000, got " + wait.toMillis());
+        }
+        WorkerView v = setState(tenantId, workerIdText, "draining");
+        long deadline = System.nanoTime() + wait.toNanos();
+        // Polls the queue: the worker's attempts may end through any replica.
+        while (!v.drained() && v.state().equals("draining") && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return v;
+            }
+            v = get(tenantId, workerIdText);
+        }
+        return v;
+    }
+
+    /** Another replica changed a worker's state: refresh the copy of a session held here. */
+    void stateChanged(String workerIdText) {
+        try {
+            if (refreshStates(new UUID[] {UUID.fromString(workerIdText)})) onCapacity.run();
+        } catch (IllegalArgumentException e) {
+            log.debug("Ignoring a bad worker state notification: {}", workerIdText);
+        }
+    }
+
+    /** Copies the stored states of the given workers, where connected here; true when one became active. */
+    private boolean refreshStates(UUID[] ids) {
+        if (ids.length == 0) return false;
+        boolean resumed = false;
+        Map<UUID, String> states = db.inTx(tx -> workers.states(tx, ids));
+        for (var e : states.entrySet()) {
+            WorkerSession s = sessions.get(e.getKey());
+            if (s == null) continue;
+            resumed |= !s.accepting() && e.getValue().equals("active");
+            s.state = e.getValue();
+        }
+        return resumed;
+    }
+
+    private static WorkerView view(WorkerQueries.WorkerListing w) {
+        Map<String, String> labels;
+        try {
+            labels = JSON.readValue(w.labelsJson(), new com.fasterxml.jackson.core.type.TypeReference<java.util.TreeMap<String, String>>() {});
+        } catch (JsonProcessingException e) {
+            labels = Map.of();
+        }
+        return new WorkerView(w.id().toString(), w.name(), labels, w.slots(), w.usedSlots(), w.inFlight(), w.state(),
+                w.state().equals("draining") && w.inFlight() == 0, w.alive(), w.lastHeartbeatAt(), w.registeredAt(),
+                List.of(w.actions()), w.sdk());
     }
 
     void wakeIfCapacity() {
@@ -187,7 +297,7 @@ public final class WorkerRegistry {
         int start = Math.floorMod(rotation.getAndIncrement(), n);
         for (int i = 0; i < n; i++) {
             WorkerSession s = all.get((start + i) % n);
-            if (s.open && s.tenantId.equals(tenantId) && s.actionSet.contains(action) && s.reserve(cost)) return s;
+            if (s.open && s.accepting() && s.tenantId.equals(tenantId) && s.actionSet.contains(action) && s.reserve(cost)) return s;
         }
         return null;
     }

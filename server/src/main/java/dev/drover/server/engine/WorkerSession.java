@@ -17,6 +17,14 @@ final class WorkerSession {
     final String[] actions;
     final int slots;
     final WorkerConnection connection;
+    /** The worker's labels as a JSON object, matched by the claim against steps' affinity. */
+    final String labelsJson;
+    /**
+     * "active", "paused" or "draining", as stored in drover_worker (the truth, which the claim reads):
+     * this copy only spares the dispatcher claims that would find nothing, and keeps direct dispatch
+     * away from a paused worker. Refreshed on a state change (notification) and every second.
+     */
+    volatile String state = "active";
     /** Slot cost and the moment it was bound, per task held. */
     private record Held(int cost, long boundAtNanos) {}
 
@@ -24,7 +32,10 @@ final class WorkerSession {
     private final AtomicInteger used = new AtomicInteger();
     volatile boolean open = true;
 
-    WorkerSession(UUID id, String tenantId, String name, String[] actions, int slots, WorkerConnection connection) {
+    WorkerSession(UUID id, String tenantId, String name, String[] actions, int slots, WorkerConnection connection,
+                  String labelsJson, String state) {
+        this.labelsJson = labelsJson;
+        this.state = state;
         this.id = id;
         this.tenantId = tenantId;
         this.name = name;
@@ -40,6 +51,11 @@ final class WorkerSession {
     int nextActionOffset() {
         actionOffset = (actionOffset + 1) % actions.length;
         return actionOffset;
+    }
+
+    /** False while the worker is paused or draining: it gets no new work. */
+    boolean accepting() {
+        return "active".equals(state);
     }
 
     int free() {

@@ -26,24 +26,34 @@ public final class Rows {
 
     public record NewTask(String tenantId, UUID runId, String stepName, String workflowName, String workflowVersion,
                           int priority, int maxAttempts, int slotCost, long executionTimeoutMs,
-                          long scheduleToStartTimeoutMs, UUID leasedTo, int attemptBase, long rankAt) {
+                          long scheduleToStartTimeoutMs, UUID leasedTo, int attemptBase, long rankAt,
+                          TaskAffinity affinity) {
         public NewTask(String tenantId, UUID runId, String stepName, String workflowName, String workflowVersion,
                        int priority, int maxAttempts, int slotCost, long executionTimeoutMs,
                        long scheduleToStartTimeoutMs, UUID leasedTo) {
             this(tenantId, runId, stepName, workflowName, workflowVersion, priority, maxAttempts, slotCost, executionTimeoutMs,
-                    scheduleToStartTimeoutMs, leasedTo, 0, 0);
+                    scheduleToStartTimeoutMs, leasedTo, 0, 0, null);
         }
 
         /** The same task, leased at insert to a worker (direct dispatch). */
         public NewTask leasedTo(UUID workerId) {
             return new NewTask(tenantId, runId, stepName, workflowName, workflowVersion, priority, maxAttempts, slotCost,
-                    executionTimeoutMs, scheduleToStartTimeoutMs, workerId, attemptBase, rankAt);
+                    executionTimeoutMs, scheduleToStartTimeoutMs, workerId, attemptBase, rankAt, affinity);
         }
 
         public String action() {
             return workflowName + "/" + stepName;
         }
     }
+
+    /**
+     * Who may claim a task, from its step and workflow (see V9__affinity.sql); null on a task without any.
+     *
+     * @param requiredJson  {"key": "value", ...} the worker's labels must contain, or null
+     * @param preferredJson [{"key", "value", "weight"}, ...], or null
+     * @param sticky        "soft", "hard" or null
+     */
+    public record TaskAffinity(String requiredJson, String preferredJson, String sticky) {}
 
     public record RunRow(UUID id, String tenantId, String workflowName, String workflowVersion, String status,
                          String inputJson, String outputJson, String error, String metadataJson, int priority,

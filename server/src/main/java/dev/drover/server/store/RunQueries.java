@@ -154,7 +154,8 @@ public final class RunQueries {
     public void reopen(StoreTx tx, UUID id, int pendingSteps) {
         tx.update("""
                 UPDATE drover_run SET status = 'running', finished_at = NULL, error = NULL, output = NULL,
-                       pending_steps = ?, replays = replays + 1, started_at = now()
+                       pending_steps = ?, replays = replays + 1, started_at = now(),
+                       sticky_worker = NULL -- a replay picks its (sticky) worker anew: the old one may be long gone
                  WHERE id = ?""",
                 ps -> {
                     ps.setInt(1, pendingSteps);

@@ -34,7 +34,8 @@ public final class TaskQueries {
         Object[] tenants = new Object[n], runs = new Object[n], steps = new Object[n], wfs = new Object[n],
                 versions = new Object[n], actions = new Object[n], prios = new Object[n], maxAttempts = new Object[n],
                 costs = new Object[n], timeouts = new Object[n], s2s = new Object[n], workers = new Object[n],
-                bases = new Object[n], rankAts = new Object[n];
+                bases = new Object[n], rankAts = new Object[n], required = new Object[n], preferred = new Object[n],
+                sticky = new Object[n];
         for (int i = 0; i < n; i++) {
             NewTask t = tasks.get(i);
             tenants[i] = t.tenantId();
@@ -51,12 +52,18 @@ public final class TaskQueries {
             workers[i] = t.leasedTo();
             bases[i] = t.attemptBase();
             rankAts[i] = t.rankAt();
+            if (t.affinity() != null) {
+                required[i] = t.affinity().requiredJson();
+                preferred[i] = t.affinity().preferredJson();
+                sticky[i] = t.affinity().sticky();
+            }
         }
         java.util.Map<String, Long> ids = new java.util.HashMap<>(n * 2);
         tx.query("""
                 INSERT INTO drover_task (tenant_id, run_id, step_name, workflow_name, workflow_version, action, priority,
                                          state, attempt, worker_id, lease_expires_at, execution_deadline,
-                                         max_attempts, slot_cost, execution_timeout_ms, schedule_deadline, rank)
+                                         max_attempts, slot_cost, execution_timeout_ms, schedule_deadline, rank,
+                                         required_labels, preferred_labels, sticky, sticky_worker)
                 SELECT u.tenant, u.run_id, u.step, u.wf, u.version, u.action, u.prio,
                        CASE WHEN u.worker IS NULL THEN 'queued' ELSE 'leased' END,
                        CASE WHEN u.worker IS NULL THEN u.base ELSE u.base + 1 END,
@@ -65,10 +72,13 @@ public final class TaskQueries {
                        CASE WHEN u.worker IS NOT NULL AND u.timeout > 0 THEN now() + u.timeout * interval '1 millisecond' END,
                        u.base + u.max_attempts, u.cost, u.timeout,
                        CASE WHEN u.s2s > 0 AND u.worker IS NULL THEN now() + u.s2s * interval '1 millisecond' END,
-                       CASE WHEN u.rank_at > 0 THEN u.rank_at ELSE (extract(epoch FROM now()) * 1000)::bigint END - 30000 * (CASE WHEN u.prio = 0 THEN 2 ELSE u.prio END)
+                       CASE WHEN u.rank_at > 0 THEN u.rank_at ELSE (extract(epoch FROM now()) * 1000)::bigint END - 30000 * (CASE WHEN u.prio = 0 THEN 2 ELSE u.prio END),
+                       u.required::jsonb, u.preferred::jsonb, u.sticky,
+                       CASE WHEN u.sticky IS NOT NULL THEN (SELECT r.sticky_worker FROM drover_run r WHERE r.id = u.run_id) END
                   FROM unnest(?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::int[],
-                              ?::int[], ?::bigint[], ?::bigint[], ?::uuid[], ?::int[], ?::bigint[])
-                       AS u(tenant, run_id, step, wf, version, action, prio, max_attempts, cost, timeout, s2s, worker, base, rank_at)
+                              ?::int[], ?::bigint[], ?::bigint[], ?::uuid[], ?::int[], ?::bigint[], ?::text[], ?::text[], ?::text[])
+                       AS u(tenant, run_id, step, wf, version, action, prio, max_attempts, cost, timeout, s2s, worker, base, rank_at,
+                            required, preferred, sticky)
                 RETURNING id, run_id, step_name""",
                 ps -> {
                     ps.setLong(1, leaseMs);
@@ -86,6 +96,9 @@ public final class TaskQueries {
                     ps.setArray(13, tx.array("uuid", workers));
                     ps.setArray(14, tx.array("int", bases));
                     ps.setArray(15, tx.array("bigint", rankAts));
+                    ps.setArray(16, tx.array("text", required));
+                    ps.setArray(17, tx.array("text", preferred));
+                    ps.setArray(18, tx.array("text", sticky));
                 },
                 rs -> ids.put(rs.getString(2) + "/" + rs.getString(3), rs.getLong(1)));
         List<Long> out = new java.util.ArrayList<>(n);
@@ -94,7 +107,20 @@ public final class TaskQueries {
     }
 
     /** A task just leased to a worker, with what the worker needs to run it. */
-    public record Claimed(TaskRow task, String inputJson, String metadataJson) {}
+    public record Claimed(TaskRow task, String inputJson, String metadataJson, String sticky, UUID stickyWorker) {
+        /** A step of a hard-sticky run claimed before the run had its worker: see {@link #keepHardSticky}. */
+        public boolean firstOfHardSticky() {
+            return "hard".equals(sticky) && stickyWorker == null;
+        }
+    }
+
+    /**
+     * How long, at most, a task with preferred labels waits for a better-scoring worker than the one
+     * claiming (scaled by how much better the best available worker scores); see V9__affinity.sql.
+     */
+    public static final long PREFERENCE_WINDOW_MS = 1_000;
+    /** How long a step of a soft-sticky run waits for the run's worker while that worker is available. */
+    public static final long SOFT_STICKY_MS = 1_000;
 
     /**
      * Leases up to {@code limit} ready tasks the worker can run, highest priority then oldest first,
@@ -103,12 +129,28 @@ public final class TaskQueries {
      * In the same statement it marks their steps (and runs not yet started) running and reads the
      * runs' inputs: one round trip per batch. SKIP LOCKED lets several dispatchers (and server
      * replicas) claim side by side without waiting for each other.
+     *
+     * <p>Affinity: a task with labels or stickiness is claimed only if {@code drover_may_claim} allows it
+     * for this worker ({@code labelsJson}); the available workers it compares with are read once per
+     * statement. A worker paused or draining (any replica may have set it) claims nothing. The claim of
+     * a sticky run's first step records the worker on the run.
      */
-    public List<Claimed> claim(StoreTx tx, String tenantId, String action, int limit, UUID workerId, long leaseMs) {
+    public List<Claimed> claim(StoreTx tx, String tenantId, String action, int limit, UUID workerId, String labelsJson,
+                               long leaseMs) {
         return tx.query("""
-                WITH picked AS (
+                WITH live AS (
+                    SELECT w.id, w.labels FROM drover_worker w
+                     WHERE w.tenant_id = ? AND ? = ANY(w.actions) AND w.state = 'active'
+                       AND w.last_heartbeat_at > now() - ? * interval '1 millisecond'),
+                picked AS (
                     SELECT id FROM drover_task
                      WHERE state = 'queued' AND tenant_id = ? AND action = ? AND available_at <= now()
+                       AND (required_labels IS NULL AND preferred_labels IS NULL AND sticky_worker IS NULL
+                            OR drover_may_claim(drover_task, ?, ?::jsonb,
+                                   (SELECT coalesce(jsonb_object_agg(l.id::text, l.labels), '{}') FROM live l),
+                                   (SELECT coalesce(jsonb_agg(l.labels), '[]') FROM live l),
+                                   ?, ?))
+                       AND NOT EXISTS (SELECT 1 FROM drover_worker w WHERE w.id = ? AND w.state <> 'active')
                      ORDER BY rank, id
                      LIMIT ? FOR UPDATE SKIP LOCKED),
                 claimed AS (
@@ -124,20 +166,64 @@ public final class TaskQueries {
                            started_at = now(), error = NULL
                       FROM claimed c WHERE s.run_id = c.run_id AND s.step_name = c.step_name),
                 started AS (
-                    UPDATE drover_run r SET status = 'running', started_at = now()
-                     WHERE r.id IN (SELECT run_id FROM claimed) AND r.status = 'queued')
+                    UPDATE drover_run r
+                       SET status = CASE WHEN r.status = 'queued' THEN 'running' ELSE r.status END,
+                           started_at = CASE WHEN r.status = 'queued' THEN now() ELSE r.started_at END,
+                           sticky_worker = coalesce(r.sticky_worker,
+                               CASE WHEN r.id IN (SELECT run_id FROM claimed WHERE sticky IS NOT NULL) THEN ?::uuid END)
+                     WHERE r.id IN (SELECT run_id FROM claimed)
+                       AND (r.status = 'queued'
+                            OR r.sticky_worker IS NULL AND r.id IN (SELECT run_id FROM claimed WHERE sticky IS NOT NULL)))
                 SELECT c.id, c.tenant_id, c.run_id, c.step_name, c.workflow_name, c.workflow_version, c.priority,
                        c.state, c.attempt, c.max_attempts, c.slot_cost, c.execution_timeout_ms, c.worker_id,
-                       r.input::text AS input, r.metadata::text AS metadata
+                       c.sticky, c.sticky_worker, r.input::text AS input, r.metadata::text AS metadata
                   FROM claimed c JOIN drover_run r ON r.id = c.run_id
                  ORDER BY c.rank, c.id""",
                 ps -> {
                     ps.setString(1, tenantId);
                     ps.setString(2, action);
-                    ps.setInt(3, limit);
-                    ps.setObject(4, workerId);
-                    ps.setLong(5, leaseMs);
-                }, rs -> new Claimed(row(rs), rs.getString("input"), rs.getString("metadata")));
+                    ps.setLong(3, leaseMs);
+                    ps.setString(4, tenantId);
+                    ps.setString(5, action);
+                    ps.setObject(6, workerId);
+                    ps.setString(7, labelsJson);
+                    ps.setLong(8, PREFERENCE_WINDOW_MS);
+                    ps.setLong(9, SOFT_STICKY_MS);
+                    ps.setObject(10, workerId);
+                    ps.setInt(11, limit);
+                    ps.setObject(12, workerId);
+                    ps.setLong(13, leaseMs);
+                    ps.setObject(14, workerId);
+                }, rs -> new Claimed(row(rs), rs.getString("input"), rs.getString("metadata"), rs.getString("sticky"),
+                        Sql.uuid(rs, "sticky_worker")));
+    }
+
+    /**
+     * Of the given tasks just claimed by {@code workerId} (first steps of hard-sticky runs), gives back
+     * those whose run is now stuck to another worker, and returns their ids. Two replicas may claim two
+     * parallel first steps of one run at once: both claims update the run row, so one waits for the
+     * other and finds the run taken; this statement, run after the claim, sees that and puts the step
+     * back in the queue for the run's worker. Same transaction, so no worker ever saw it.
+     */
+    public java.util.Set<Long> keepHardSticky(StoreTx tx, UUID workerId, Long[] ids) {
+        return new java.util.HashSet<>(tx.query("""
+                WITH wrong AS (
+                    SELECT t.id, r.sticky_worker AS owner FROM drover_task t JOIN drover_run r ON r.id = t.run_id
+                     WHERE t.id = ANY(?) AND t.sticky = 'hard' AND r.sticky_worker IS DISTINCT FROM ?),
+                back AS (
+                    UPDATE drover_task t SET state = 'queued', attempt = t.attempt - 1, worker_id = NULL,
+                           lease_expires_at = NULL, execution_deadline = NULL, sticky_worker = w.owner
+                      FROM wrong w WHERE t.id = w.id
+                    RETURNING t.id, t.run_id, t.step_name),
+                steps AS (
+                    UPDATE drover_step_run s SET status = 'queued', worker_id = NULL, started_at = NULL,
+                           attempts = s.attempts - 1
+                      FROM back b WHERE s.run_id = b.run_id AND s.step_name = b.step_name)
+                SELECT id FROM back""",
+                ps -> {
+                    ps.setArray(1, tx.array("bigint", ids));
+                    ps.setObject(2, workerId);
+                }, rs -> rs.getLong(1)));
     }
 
     /** Gives back leased tasks that were claimed but never sent (the worker had no room or went away). */

@@ -46,6 +46,7 @@ import org.slf4j.LoggerFactory;
  * POST /api/v1/runs/replay           {"workflow", "status", "createdAfter", "createdBefore", "metadata", "fromStep", "limit"}
  * ...  /api/v1/events...             see {@link EventRoutes}
  * /api/v1/crons..., /api/v1/schedules...   see {@link ScheduleRoutes}
+ * /api/v1/workers...                 see {@link WorkerRoutes}
  * </pre>
  */
 public final class HttpTransport implements AutoCloseable {
@@ -142,6 +143,10 @@ public final class HttpTransport implements AutoCloseable {
         // ["", "api", "v1", "runs", id?, action?]
         if (parts.length >= 4 && parts[2].equals("v1") && ScheduleRoutes.handles(parts[3])) {
             new ScheduleRoutes(engine).route(ex, method, parts, tenant);
+            return;
+        }
+        if (parts.length >= 4 && parts[2].equals("v1") && WorkerRoutes.handles(parts[3])) {
+            new WorkerRoutes(engine).route(ex, method, parts, tenant);
             return;
         }
         if (parts.length < 4 || !parts[2].equals("v1") || !parts[3].equals("runs")) {
