@@ -27,6 +27,7 @@ public final class GrpcTransport implements AutoCloseable {
                 .addService(ServerInterceptors.intercept(new WorkerServiceImpl(engine), auth))
                 .addService(ServerInterceptors.intercept(new EventServiceImpl(engine), auth))
                 .addService(ServerInterceptors.intercept(new ScheduleServiceImpl(engine), auth))
+                .addService(ServerInterceptors.intercept(new RateLimitServiceImpl(engine), auth))
                 .build();
     }
 

@@ -45,6 +45,7 @@ import org.slf4j.LoggerFactory;
  * POST /api/v1/runs/replay           {"workflow", "status", "createdAfter", "createdBefore", "metadata", "fromStep", "limit"}
  * ...  /api/v1/events...             see {@link EventRoutes}
  * /api/v1/crons..., /api/v1/schedules...   see {@link ScheduleRoutes}
+ * /api/v1/rate-limits...                   see {@link RateLimitRoutes}
  * </pre>
  */
 public final class HttpTransport implements AutoCloseable {
@@ -118,8 +119,9 @@ public final class HttpTransport implements AutoCloseable {
 
     private void route(HttpExchange ex) throws IOException {
         String method = ex.getRequestMethod();
-        if (!method.equals("POST")) drain(ex); // an unread body would reset the connection under our reply
         String path = ex.getRequestURI().getPath();
+        // An unread body would reset the connection under our reply. PUT has a body only for rate limits.
+        if (!method.equals("POST") && !(method.equals("PUT") && path.startsWith(RateLimitRoutes.PREFIX + "/"))) drain(ex);
         if (path.equals("/healthz")) {
             send(ex, 200, JSON.createObjectNode().put("status", "ok"));
             return;
@@ -141,6 +143,10 @@ public final class HttpTransport implements AutoCloseable {
         // ["", "api", "v1", "runs", id?, action?]
         if (parts.length >= 4 && parts[2].equals("v1") && ScheduleRoutes.handles(parts[3])) {
             new ScheduleRoutes(engine).route(ex, method, parts, tenant);
+            return;
+        }
+        if (parts.length >= 4 && parts[2].equals("v1") && RateLimitRoutes.handles(parts[3])) {
+            new RateLimitRoutes(engine).route(ex, method, parts, tenant);
             return;
         }
         if (parts.length < 4 || !parts[2].equals("v1") || !parts[3].equals("runs")) {
