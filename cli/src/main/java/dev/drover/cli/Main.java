@@ -34,6 +34,7 @@ import picocli.CommandLine.IVersionProvider;
       EventsCommand.class,
       CronCommand.class,
       ScheduleCommand.class,
+      RateLimitCommand.class,
       BenchCommand.class,
       ChaosCommand.class,
       CommandLine.HelpCommand.class

@@ -99,6 +99,7 @@ public record StepModel(
               .setTimeoutMs(durable.waitTimeoutMs())
               .setOnTimeout(durable.continueOnTimeout() ? "continue" : "fail"));
     }
+    b.addAllRateLimits(Definitions.rateLimits(method, "step '" + name + "'"));
     return b.setSkipIf(durable.skipIf()).build();
   }
 }
