@@ -70,8 +70,8 @@ final class RateLimitPolicy {
 
     /**
      * Units a bucket has used in the window starting at {@code start}: what it last wrote, if that
-     * window overlaps this one (the same window, or, after the limit's window was changed, an older
-     * window still partly current: its units keep counting rather than being forgotten).
+     * window overlaps this one (the same window, or, just after the limit's window was changed, the old
+     * window still partly current: its units count in the first new window rather than being forgotten).
      */
     static int usedIn(Bucket b, long start, long windowMs) {
         if (b.windowMs() <= 0) return 0;
@@ -96,6 +96,12 @@ final class RateLimitPolicy {
         }
         List<Decision> out = new ArrayList<>(tasks.size());
         Map<BucketId, Boolean> taken = new HashMap<>();
+        // A bucket written under another window length is rewritten in the current window, units carried
+        // over: else its old (say monthly) window would overlap, and block, every new (say 1 s) window.
+        for (var e : buckets.entrySet()) {
+            Bucket b = e.getValue();
+            if (b.capacity() > 0 && b.windowMs() > 0 && b.windowMs() != b.limitWindowMs()) taken.put(e.getKey(), true);
+        }
         for (List<Use> uses : tasks) {
             long retry = 0;
             String limit = null;

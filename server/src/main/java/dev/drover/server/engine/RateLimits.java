@@ -68,8 +68,12 @@ public final class RateLimits {
             Thread.ofPlatform().name("drover-rate-limit-wake").daemon(true).factory());
     /** Wake-ups already scheduled, by due time (database clock, ms): many held-back batches share one. */
     private final ConcurrentSkipListSet<Long> wakes = new ConcurrentSkipListSet<>();
-    /** Actions not worth claiming until a local nanoTime: their steps all wait for full global buckets. */
-    private final Map<String, Long> heldActions = new ConcurrentHashMap<>();
+    /**
+     * Actions not worth claiming for now: their steps all wait for full global buckets. Each entry is
+     * {local nanoTime until, database ms it waits for}; the wake-up for that instant ends it too, so a
+     * hold never outlasts the wake-up that should find its work.
+     */
+    private final Map<String, long[]> heldActions = new ConcurrentHashMap<>();
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
     private volatile Runnable wake = () -> { };
 
@@ -269,10 +273,10 @@ public final class RateLimits {
 
     /** True while the dispatcher should not claim this action (every step of it waits for a full global bucket). */
     boolean holding(String tenantId, String action) {
-        Long until = heldActions.get(Backlog.key(tenantId, action));
-        if (until == null) return false;
-        if (System.nanoTime() - until < 0) return true;
-        heldActions.remove(Backlog.key(tenantId, action), until);
+        long[] hold = heldActions.get(Backlog.key(tenantId, action));
+        if (hold == null) return false;
+        if (System.nanoTime() - hold[0] < 0) return true;
+        heldActions.remove(Backlog.key(tenantId, action), hold);
         return false;
     }
 
@@ -368,7 +372,7 @@ public final class RateLimits {
         long dbNow = a.nowMs();
         for (var e : a.holdActionsUntilMs().entrySet()) {
             long ms = Math.min(e.getValue() - dbNow, MAX_HOLD_MS);
-            if (ms > 0) heldActions.put(e.getKey(), localNow + TimeUnit.MILLISECONDS.toNanos(ms));
+            if (ms > 0) heldActions.put(e.getKey(), new long[] {localNow + TimeUnit.MILLISECONDS.toNanos(ms), dbNow + ms});
         }
         scheduleWake(a.earliestRetryMs(), a.earliestRetryMs() - dbNow);
         for (var p : a.problems().entrySet()) {
@@ -393,6 +397,7 @@ public final class RateLimits {
         try {
             timer.schedule(() -> {
                 wakes.remove(due);
+                heldActions.values().removeIf(h -> h[1] <= due);
                 wake.run();
             }, Math.max(0, delayMs) + 1, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
