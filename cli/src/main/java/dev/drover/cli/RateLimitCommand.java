@@ -221,7 +221,17 @@ final class RateLimitCommand {
         return e.getKey();
       }
     }
-    return Output.humanMillis(d.toMillis());
+    long ms = d.toMillis();
+    if (ms % 86_400_000 == 0) {
+      return ms / 86_400_000 + " days";
+    }
+    if (ms % 3_600_000 == 0) {
+      return ms / 3_600_000 + " h";
+    }
+    if (ms % 60_000 == 0) {
+      return ms / 60_000 + " min";
+    }
+    return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
   }
 
   static String keyLabel(String key) {
