@@ -96,8 +96,8 @@ class RateLimitScenarioIT {
             long span = measured.lastKey() - measured.firstKey() + 1;
             System.out.printf("rate-limit scenario: limit %d/s, 4 worker processes, 2 replicas, %d runs over %d windows;"
                             + " starts per 1-second window %s; max %d; throughput over the %d full windows %.1f/s (%.0f%% of"
-                            + " the limit); latest start %d ms into its window; claim-to-start delay p50 %d ms, p99 %d ms,"
-                            + " max %d ms%n", LIMIT, RUNS, span, measured.values(), max, full.size(), throughput,
+                            + " the limit); latest start %d ms into its window; from claim transaction to step start p50 %d ms,"
+                            + " p99 %d ms, max %d ms%n", LIMIT, RUNS, span, measured.values(), max, full.size(), throughput,
                     throughput * 100 / LIMIT, latestInWindow, delays.get(delays.size() / 2),
                     delays.get((int) Math.ceil(delays.size() * 0.99) - 1), delays.get(delays.size() - 1));
             assertThat(perWindow.values()).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(LIMIT));
