@@ -120,8 +120,8 @@ class RateLimitPolicyProperties {
         Random r = new Random(seed);
         long window = 1000;
         int capacity = 1 + r.nextInt(20);
-        long now = 1_700_000_000_000L + r.nextInt(900); // never in the last 100 ms of the second
-        now -= Math.floorMod(now, window) - r.nextInt(900);
+        // Anywhere in the second but its closing guard.
+        long now = 1_700_000_000_000L + r.nextInt((int) (window - RateLimitPolicy.guardMs(window)));
         BucketId id = new BucketId("l", "");
         int used = r.nextInt(capacity);
         Bucket b = new Bucket(capacity, window, RateLimitPolicy.windowStart(now, window), window, used, 0);
