@@ -35,6 +35,7 @@ import picocli.CommandLine.IVersionProvider;
       CronCommand.class,
       ScheduleCommand.class,
       WorkersCommand.class,
+      RateLimitCommand.class,
       BenchCommand.class,
       ChaosCommand.class,
       CommandLine.HelpCommand.class

@@ -822,4 +822,111 @@ public final class DroverClient implements AutoCloseable {
         w.getLastHeartbeatMs() == 0 ? null : Instant.ofEpochMilli(w.getLastHeartbeatMs()),
         w.getRegisteredAtMs() == 0 ? null : Instant.ofEpochMilli(w.getRegisteredAtMs()), w.getActionsList(), w.getSdk());
   }
+
+  // ---- rate limits ----
+
+  /**
+   * Creates a rate limit, or changes its capacity or window (from the next step handed out). Windows
+   * are fixed and aligned to the epoch on the server's database clock: {@code Duration.ofMinutes(1)}
+   * runs from hh:mm:00 to hh:mm:59.999 UTC.
+   *
+   * <pre>{@code
+   * client.putRateLimit("stripe", 100, Duration.ofSeconds(1));
+   * }</pre>
+   *
+   * @param capacity units per window, at least 1
+   * @param window from 100 ms to 31 days
+   * @throws DroverException INVALID_ARGUMENT naming the field (name, capacity, window_ms)
+   */
+  public RateLimitInfo putRateLimit(String name, int capacity, Duration window) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(window, "window");
+    dev.drover.proto.v1.PutRateLimitRequest req = dev.drover.proto.v1.PutRateLimitRequest.newBuilder()
+        .setName(name).setCapacity(capacity).setWindowMs(window.toMillis()).build();
+    return call(() -> toRateLimitInfo(transport.rateLimits().putRateLimit(req)));
+  }
+
+  /** One rate limit with its global bucket, its 20 busiest keys of the current window and its paused keys. */
+  public RateLimitInfo getRateLimit(String name) {
+    return getRateLimit(name, 0);
+  }
+
+  /**
+   * One rate limit with its global bucket, its {@code top} busiest keys (0 = 20, at most 1000) and
+   * its paused keys.
+   *
+   * @throws DroverException NOT_FOUND when there is no such limit
+   */
+  public RateLimitInfo getRateLimit(String name, int top) {
+    Objects.requireNonNull(name, "name");
+    dev.drover.proto.v1.GetRateLimitRequest req = dev.drover.proto.v1.GetRateLimitRequest.newBuilder()
+        .setName(name).setTop(Math.max(0, top)).build();
+    return call(() -> toRateLimitInfo(transport.rateLimits().getRateLimit(req)));
+  }
+
+  /** Every rate limit, by name, with the usage of its global bucket. */
+  public List<RateLimitInfo> listRateLimits() {
+    return call(() -> transport.rateLimits()
+        .listRateLimits(dev.drover.proto.v1.ListRateLimitsRequest.getDefaultInstance())
+        .getLimitsList().stream().map(DroverClient::toRateLimitInfo).toList());
+  }
+
+  /**
+   * Deletes a rate limit. Steps that name it then wait in the queue until it is created again (to
+   * stop limiting, raise the capacity instead).
+   *
+   * @throws DroverException NOT_FOUND when there is no such limit
+   */
+  public void deleteRateLimit(String name) {
+    Objects.requireNonNull(name, "name");
+    call(() -> transport.rateLimits().deleteRateLimit(
+        dev.drover.proto.v1.DeleteRateLimitRequest.newBuilder().setName(name).build()));
+  }
+
+  /**
+   * Pauses one key of a rate limit: no step draws from it until {@code duration} has passed on the
+   * server's clock. A longer pause already in place is kept; {@code Duration.ZERO} lifts the pause.
+   * From inside a step, {@link StepContext#rateLimited} does the same.
+   *
+   * <pre>{@code
+   * client.pauseRateLimitKey("stripe-per-customer", "c-42", Duration.ofMinutes(5)); // "" = the global bucket
+   * }</pre>
+   *
+   * @throws DroverException NOT_FOUND when there is no such limit
+   */
+  public RateLimitBucket pauseRateLimitKey(String name, String key, Duration duration) {
+    return pauseRateLimitKey(name, key, duration, null);
+  }
+
+  /** {@link #pauseRateLimitKey(String, String, Duration)} with a reason shown next to the paused key. */
+  public RateLimitBucket pauseRateLimitKey(String name, String key, Duration duration, String reason) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(duration, "duration");
+    if (duration.isNegative()) {
+      throw new IllegalArgumentException("duration must not be negative, got " + duration);
+    }
+    dev.drover.proto.v1.PauseRateLimitKeyRequest req = dev.drover.proto.v1.PauseRateLimitKeyRequest.newBuilder()
+        .setName(name).setKey(key == null ? "" : key).setDurationMs(duration.toMillis())
+        .setReason(reason == null ? "" : reason).build();
+    // Safe to repeat (a pause only ever extends), so ride out a server restart like a trigger does.
+    return toRateLimitBucket(retryingTrigger(remaining -> transport.rateLimits().pauseRateLimitKey(req)));
+  }
+
+  /** For {@link StepContext#rateLimited}: the worker's steps pause keys through their client. */
+  void pauseForStep(String name, String key, Duration duration, String reason) {
+    pauseRateLimitKey(name, key, duration, reason);
+  }
+
+  private static RateLimitInfo toRateLimitInfo(dev.drover.proto.v1.RateLimit l) {
+    return new RateLimitInfo(l.getName(), l.getCapacity(), Duration.ofMillis(l.getWindowMs()),
+        Instant.ofEpochMilli(l.getCreatedAtMs()), Instant.ofEpochMilli(l.getUpdatedAtMs()),
+        Instant.ofEpochMilli(l.getWindowStartMs()), l.getActiveKeys(), l.getPausedKeys(),
+        l.getBucketsList().stream().map(DroverClient::toRateLimitBucket).toList());
+  }
+
+  private static RateLimitBucket toRateLimitBucket(dev.drover.proto.v1.RateLimitBucket b) {
+    return new RateLimitBucket(b.getLimitName(), b.getKey(), b.getUsed(), b.getRemaining(),
+        b.getPausedUntilMs() == 0 ? null : Instant.ofEpochMilli(b.getPausedUntilMs()),
+        b.getPauseReason().isEmpty() ? null : b.getPauseReason());
+  }
 }

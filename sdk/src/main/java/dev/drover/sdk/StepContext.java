@@ -102,4 +102,30 @@ public interface StepContext {
 
   /** For the workflow's on-failure step: what failed. {@code null} in every other step. */
   StepFailure failure();
+
+  /**
+   * Tells the server that the upstream answered "too many requests" for {@code key} of the rate limit
+   * {@code limitName}: no step draws from that key until {@code pauseFor} has passed (counted on the
+   * server's clock; a longer pause already in place is kept). Then fail the attempt (throw): its retry
+   * waits in the queue, holding no slot, until the pause ends.
+   *
+   * <pre>{@code
+   * @Step(maxAttempts = 10)
+   * @RateLimit(name = "carrier", key = "input.carrierId")
+   * public Label ship(Shipment s, StepContext ctx) {
+   *   HttpResponse<String> r = carrier.send(s);
+   *   if (r.statusCode() == 429) {
+   *     ctx.rateLimited("carrier", s.carrierId(), Duration.ofSeconds(retryAfter(r)));
+   *     throw new IllegalStateException("carrier " + s.carrierId() + " is rate limiting us");
+   *   }
+   *   return parse(r);
+   * }
+   * }</pre>
+   *
+   * @param limitName an existing rate limit
+   * @param key the bucket key ({@code null} or {@code ""} for the limit's global bucket)
+   * @param pauseFor how long; {@code Duration.ZERO} lifts a pause
+   * @throws DroverException NOT_FOUND when the limit does not exist, UNAVAILABLE when no server answers
+   */
+  void rateLimited(String limitName, String key, java.time.Duration pauseFor);
 }

@@ -97,6 +97,7 @@ public final class WorkerBuilder {
             client.transport(),
             new WorkerRuntime.Config(name, workflows, slots, labels, heartbeatInterval));
     runtime.spawner(client::spawnChildren);
+    runtime.keyPauser(client::pauseForStep);
     runtime.start();
     Worker[] self = new Worker[1];
     self[0] = new Worker(runtime, () -> client.forget(self[0]));

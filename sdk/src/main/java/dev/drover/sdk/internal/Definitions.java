@@ -77,6 +77,7 @@ public final class Definitions {
     for (StepModel s : byName.values()) {
       concurrency(s.method(), where + ", step '" + s.name() + "'");
       AffinityAnnotations.read(s.method(), where + ", step '" + s.name() + "'");
+      rateLimits(s.method(), where + ", step '" + s.name() + "'");
     }
     List<String> onFailure = byName.values().stream().filter(s -> s.durable().onFailure()).map(StepModel::name).toList();
     if (onFailure.size() > 1) {
@@ -155,6 +156,27 @@ public final class Definitions {
               .setKeyExpression(c.key().trim())
               .setMaxRunning(c.maxRunning())
               .setStrategy(c.strategy().name().toLowerCase(java.util.Locale.ROOT))
+              .build());
+    }
+    return out;
+  }
+
+  /** The rate limits a step method draws from ({@link dev.drover.sdk.RateLimit}), validated, in wire form. */
+  public static List<dev.drover.proto.v1.RateLimitUse> rateLimits(Method method, String where) {
+    List<dev.drover.proto.v1.RateLimitUse> out = new ArrayList<>();
+    for (dev.drover.sdk.RateLimit r : method.getAnnotationsByType(dev.drover.sdk.RateLimit.class)) {
+      if (r.name() == null || r.name().isBlank()) {
+        throw new IllegalArgumentException(where + ": @RateLimit name must not be empty");
+      }
+      if (r.units() < 1) {
+        throw new IllegalArgumentException(
+            where + ": @RateLimit(name = \"" + r.name() + "\") units must be >= 1, got " + r.units());
+      }
+      out.add(
+          dev.drover.proto.v1.RateLimitUse.newBuilder()
+              .setLimitName(r.name().trim())
+              .setKeyExpression(r.key().trim())
+              .setUnits(r.units())
               .build());
     }
     return out;

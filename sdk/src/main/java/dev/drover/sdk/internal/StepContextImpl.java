@@ -27,6 +27,7 @@ final class StepContextImpl implements StepContext {
   private volatile Map<String, JsonNode> parentTrees;
   private volatile Logger logger;
   private final Spawner spawner;
+  private final KeyPauser pauser;
   private final java.util.concurrent.atomic.AtomicInteger nextChild = new java.util.concurrent.atomic.AtomicInteger();
   private volatile JsonNode contextTree;
 
@@ -35,9 +36,30 @@ final class StepContextImpl implements StepContext {
   }
 
   StepContextImpl(StartStep start, WorkerRuntime.Attempt attempt, Spawner spawner) {
+    this(start, attempt, spawner, null);
+  }
+
+  StepContextImpl(StartStep start, WorkerRuntime.Attempt attempt, Spawner spawner, KeyPauser pauser) {
     this.start = start;
     this.attempt = attempt;
     this.spawner = spawner;
+    this.pauser = pauser;
+  }
+
+  @Override
+  public void rateLimited(String limitName, String key, java.time.Duration pauseFor) {
+    java.util.Objects.requireNonNull(limitName, "limitName");
+    java.util.Objects.requireNonNull(pauseFor, "pauseFor");
+    if (pauseFor.isNegative()) {
+      throw new IllegalArgumentException("pauseFor must not be negative, got " + pauseFor);
+    }
+    if (pauser == null) {
+      throw new IllegalStateException("this worker cannot pause rate limit keys (no client connection)");
+    }
+    // A pause shorter than a millisecond would read as "lift the pause" on the server.
+    java.time.Duration d = pauseFor.isZero() || pauseFor.toMillis() > 0 ? pauseFor : java.time.Duration.ofMillis(1);
+    pauser.pause(limitName, key == null ? "" : key, d,
+        "step '" + stepName() + "' of run " + runId() + " (attempt " + attempt() + ") was rate limited");
   }
 
   @Override

@@ -99,6 +99,7 @@ public record StepModel(
               .setTimeoutMs(durable.waitTimeoutMs())
               .setOnTimeout(durable.continueOnTimeout() ? "continue" : "fail"));
     }
+    b.addAllRateLimits(Definitions.rateLimits(method, "step '" + name + "'"));
     int priority = method.getAnnotation(dev.drover.sdk.Step.class).priority();
     return b.setSkipIf(durable.skipIf()).setPriority(priority).build();
   }

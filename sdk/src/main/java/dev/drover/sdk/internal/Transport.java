@@ -124,6 +124,12 @@ public final class Transport implements AutoCloseable {
         .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** A rate-limit-service stub whose call gets the default deadline. */
+  public dev.drover.proto.v1.RateLimitServiceGrpc.RateLimitServiceBlockingStub rateLimits() {
+    return dev.drover.proto.v1.RateLimitServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
   /** An async worker-service stub without deadline, for the long-lived Listen stream. */
   public WorkerServiceGrpc.WorkerServiceStub workersAsync() {
     return WorkerServiceGrpc.newStub(channel);

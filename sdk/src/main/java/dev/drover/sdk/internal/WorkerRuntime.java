@@ -209,6 +209,13 @@ public final class WorkerRuntime {
     this.spawner = s;
   }
 
+  private volatile KeyPauser keyPauser;
+
+  /** Lets steps pause rate limit keys through {@code p} (set before {@link #start()}). */
+  public void keyPauser(KeyPauser p) {
+    this.keyPauser = p;
+  }
+
   public WorkerRuntime(Transport transport, Config config) {
     this.transport = transport;
     this.config = config;
@@ -641,7 +648,7 @@ public final class WorkerRuntime {
         finish(a, failedEvent(a, a.cancelMessage(), StepCancelledException.class.getName(), "", false));
         return;
       }
-      StepContextImpl ctx = new StepContextImpl(s, a, spawner);
+      StepContextImpl ctx = new StepContextImpl(s, a, spawner, keyPauser);
       Object[] args;
       try {
         args = bindArguments(a, ctx);

@@ -65,6 +65,7 @@ public final class Dag {
             }
             checkWait(s);
             Gate.validate("workflow.steps.concurrency", s.getConcurrencyList());
+            RateLimits.validate("workflow.steps.rate_limits", s);
             if (!s.getSkipIf().isEmpty()) {
                 Expressions.compile("workflow.steps.skip_if", s.getSkipIf(), STEP_VARIABLES);
             }

@@ -46,9 +46,11 @@ final class Dispatcher implements Runnable {
     private final EngineStats stats;
 
     private final Backlog backlog;
+    private final RateLimits rateLimits;
 
     Dispatcher(Database db, WorkerRegistry registry, WorkflowCatalog catalog, EngineSettings settings, EngineStats stats,
-               Backlog backlog) {
+               Backlog backlog, RateLimits rateLimits) {
+        this.rateLimits = rateLimits;
         this.stats = stats;
         this.backlog = backlog;
         this.db = db;
@@ -111,12 +113,14 @@ final class Dispatcher implements Runnable {
      */
     private int dispatchTo(WorkerSession s, int limit) {
         long t0 = System.nanoTime();
+        RateLimits.Admission[] admission = new RateLimits.Admission[1];
         List<StartStep> batch = db.inTx(tx -> {
             // Round-robin over the worker's actions, starting one further each time, so no workflow starves.
             List<Claimed> claimed = new ArrayList<>();
             int start = s.nextActionOffset();
             for (int k = 0; k < s.actions.length && claimed.size() < limit; k++) {
                 String action = s.actions[(start + k) % s.actions.length];
+                if (rateLimits.holding(s.tenantId, action)) continue;
                 int want = limit - claimed.size();
                 List<Claimed> got = tasks.claim(tx, s.tenantId, action, want, s.id, s.labelsJson, settings.leaseTimeout().toMillis());
                 if (got.size() < want) backlog.clear(s.tenantId, action);
@@ -130,6 +134,11 @@ final class Dispatcher implements Runnable {
                     claimed.removeIf(c -> back.contains(c.task().id()));
                 }
             }
+            if (claimed.isEmpty()) return List.<StartStep>of();
+            // Rate limits: units are taken here, in the claim's transaction; tasks that must wait go back
+            // to the queue (no query at all when no claimed step declares a rate limit).
+            admission[0] = rateLimits.admit(tx, claimed);
+            claimed = admission[0].admitted();
             if (claimed.isEmpty()) return List.<StartStep>of();
             List<UUID> parentRuns = new ArrayList<>();
             List<String> parentSteps = new ArrayList<>();
@@ -174,6 +183,7 @@ final class Dispatcher implements Runnable {
             }
             return out;
         });
+        rateLimits.afterCommit(admission[0]);
         if (batch.isEmpty()) {
             s.unreserve(limit);
             return 0;

@@ -30,6 +30,7 @@ public final class Engine implements AutoCloseable {
     private final Maintenance maintenance;
     private final Waits waits;
     private final Schedules schedules;
+    private final RateLimits rateLimits;
     private final EngineStats stats = new EngineStats();
     private final Backlog backlog = new Backlog();
     private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(2,
@@ -52,7 +53,9 @@ public final class Engine implements AutoCloseable {
         this.runs = new Runs(db, catalog, progress, watcher, this, stats, registry, backlog, settings);
         this.events = new Events(db, runs, settings);
         this.reports = new StepReports(db, progress, registry, this, stats);
-        this.dispatcher = new Dispatcher(db, registry, catalog, settings, stats, backlog);
+        this.rateLimits = new RateLimits(db, catalog);
+        this.dispatcher = new Dispatcher(db, registry, catalog, settings, stats, backlog, rateLimits);
+        rateLimits.onAvailable(dispatcher::wake);
         this.waits = new Waits(db, progress, this);
         this.replays = new Replays(db, catalog, progress, this);
         // A pushed event wakes the steps waiting for it, in the push's own transaction.
@@ -135,6 +138,7 @@ public final class Engine implements AutoCloseable {
         notifications = db.listen(java.util.List.of(WORK_CHANNEL, STOP_CHANNEL, RELEASE_CHANNEL, WorkerRegistry.STATE_CHANNEL),
                 this::onNotification);
         timers.scheduleWithFixedDelay(this::safeRecount, 1, 1, TimeUnit.SECONDS);
+        timers.scheduleWithFixedDelay(this::safePruneRateBuckets, 60, 60, TimeUnit.SECONDS);
         schedules.start(); // its own thread: it sleeps until the next instant due, not a fixed delay
         return this;
     }
@@ -152,6 +156,14 @@ public final class Engine implements AutoCloseable {
             registry.recountAll();
         } catch (RuntimeException e) {
             log.debug("Slot recount skipped: {}", e.toString());
+        }
+    }
+
+    private void safePruneRateBuckets() {
+        try {
+            rateLimits.prune();
+        } catch (RuntimeException e) {
+            log.debug("Rate bucket pruning skipped: {}", e.toString());
         }
     }
 
@@ -192,6 +204,7 @@ public final class Engine implements AutoCloseable {
     public StepReports reports() { return reports; }
     public WorkflowCatalog workflows() { return catalog; }
     public Schedules schedules() { return schedules; }
+    public RateLimits rateLimits() { return rateLimits; }
     public EngineSettings settings() { return settings; }
     public boolean databaseReachable() { return db.ping(); }
 
@@ -201,6 +214,7 @@ public final class Engine implements AutoCloseable {
         schedules.stop();
         runs.stop();
         dispatcher.stop();
+        rateLimits.stop();
         timers.shutdownNow();
         registry.closeAll();
         try {

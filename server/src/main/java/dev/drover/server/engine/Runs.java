@@ -260,7 +260,8 @@ public final class Runs {
             for (String root : p.dag().roots()) {
                 StepDefinition s = p.dag().step(root);
                 String action = p.dag().name() + "/" + root;
-                if (!Dag.plain(s) || s.getConcurrencyCount() > 0 || !p.groups().isEmpty()
+                // Rate-limited steps take their units when claimed, so they never skip the queue.
+                if (!Dag.plain(s) || s.getConcurrencyCount() > 0 || s.getRateLimitsCount() > 0 || !p.groups().isEmpty()
                         || backlog.has(p.run().tenantId(), action)) continue;
                 if (Affinity.constrains(p.dag(), s)) continue; // who may run it is the claim's decision
                 WorkerSession w = registry.reserveFor(p.run().tenantId(), action, Dag.slotCost(s));

@@ -28,6 +28,7 @@ public final class GrpcTransport implements AutoCloseable {
                 .addService(ServerInterceptors.intercept(new EventServiceImpl(engine), auth))
                 .addService(ServerInterceptors.intercept(new ScheduleServiceImpl(engine), auth))
                 .addService(ServerInterceptors.intercept(new WorkerAdminServiceImpl(engine), auth))
+                .addService(ServerInterceptors.intercept(new RateLimitServiceImpl(engine), auth))
                 .build();
     }
 

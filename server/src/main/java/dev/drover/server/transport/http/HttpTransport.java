@@ -47,6 +47,7 @@ import org.slf4j.LoggerFactory;
  * ...  /api/v1/events...             see {@link EventRoutes}
  * /api/v1/crons..., /api/v1/schedules...   see {@link ScheduleRoutes}
  * /api/v1/workers...                 see {@link WorkerRoutes}
+ * /api/v1/rate-limits...                   see {@link RateLimitRoutes}
  * </pre>
  */
 public final class HttpTransport implements AutoCloseable {
@@ -120,8 +121,9 @@ public final class HttpTransport implements AutoCloseable {
 
     private void route(HttpExchange ex) throws IOException {
         String method = ex.getRequestMethod();
-        if (!method.equals("POST")) drain(ex); // an unread body would reset the connection under our reply
         String path = ex.getRequestURI().getPath();
+        // An unread body would reset the connection under our reply. PUT has a body only for rate limits.
+        if (!method.equals("POST") && !(method.equals("PUT") && path.startsWith(RateLimitRoutes.PREFIX + "/"))) drain(ex);
         if (path.equals("/healthz")) {
             send(ex, 200, JSON.createObjectNode().put("status", "ok"));
             return;
@@ -147,6 +149,10 @@ public final class HttpTransport implements AutoCloseable {
         }
         if (parts.length >= 4 && parts[2].equals("v1") && WorkerRoutes.handles(parts[3])) {
             new WorkerRoutes(engine).route(ex, method, parts, tenant);
+            return;
+        }
+        if (parts.length >= 4 && parts[2].equals("v1") && RateLimitRoutes.handles(parts[3])) {
+            new RateLimitRoutes(engine).route(ex, method, parts, tenant);
             return;
         }
         if (parts.length < 4 || !parts[2].equals("v1") || !parts[3].equals("runs")) {
