@@ -282,6 +282,8 @@ public final class ChaosHarness implements AutoCloseable {
     boolean openEnded = cfg.soak() != null || cfg.scenario() == ChaosConfig.Scenario.ROLLING_RESTART;
     long soakNanos = cfg.soak() == null ? 0 : cfg.soak().toNanos();
     int batchSize = cfg.pushRate() > 0 ? Math.max(1, Math.min(BATCH, cfg.pushRate() / 5)) : BATCH;
+    // In a rolling restart steps work 50 ms, so every worker stopped has steps in flight to drain.
+    int workMs = cfg.scenario() == ChaosConfig.Scenario.ROLLING_RESTART ? 50 : 0;
     List<Thread> threads = new ArrayList<>();
     for (int p = 0; p < producers; p++) {
       int id = p;
@@ -326,7 +328,7 @@ public final class ChaosHarness implements AutoCloseable {
             workflowOf.put(key, wf);
             Object input = wf.equals(ChaosWorkflows.LIMITED)
                 ? new ChaosWorkflows.LimitedInput(key, "k" + (k / 10) % LIMITED_KEYS)
-                : new ChaosInput(key, true);
+                : new ChaosInput(key, true, workMs);
             batch.add(RunRequest.of(wf, input, RunOptions.defaults().withIdempotencyKey(key)));
           }
           trigger(id + (int) (first / BATCH), batch, keys);
@@ -552,9 +554,11 @@ public final class ChaosHarness implements AutoCloseable {
    */
   private void rollingLoop() {
     try {
+      for (Managed w : workers) awaitRegistered(w, Instant.EPOCH, Duration.ofSeconds(120));
+      log("every worker registered; restarts begin in 5 s");
       sleep(5_000);
       for (ServerProc s : servers) {
-        log("SIGTERM " + s.proc.name);
+        log("SIGTERM " + s.proc.name + " (" + runningSteps(null) + " steps running in all)");
         long t = System.nanoTime();
         if (!s.proc.stop(Duration.ofSeconds(60))) {
           forcedStops.incrementAndGet();
@@ -569,7 +573,7 @@ public final class ChaosHarness implements AutoCloseable {
       }
       for (Managed w : workers) {
         Instant before = dbNow();
-        log("SIGTERM " + w.name);
+        log("SIGTERM " + w.name + " (" + runningSteps(w.name) + " steps running on it)");
         long t = System.nanoTime();
         if (!w.stop(Duration.ofSeconds(45))) {
           forcedStops.incrementAndGet();
@@ -588,6 +592,20 @@ public final class ChaosHarness implements AutoCloseable {
       throw new IllegalStateException(e);
     } finally {
       stopPush.set(true);
+    }
+  }
+
+  /** Steps leased to workers named {@code name} (null: to any worker). */
+  private long runningSteps(String name) throws SQLException {
+    try (Connection c = DriverManager.getConnection(jdbcUrl());
+         PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM drover_task t JOIN drover_worker w"
+             + " ON w.id = t.worker_id WHERE t.state = 'leased' AND (w.name = ? OR ?::text IS NULL)")) {
+      ps.setString(1, name);
+      ps.setString(2, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
     }
   }
 
@@ -764,6 +782,7 @@ public final class ChaosHarness implements AutoCloseable {
     pool.shutdownNow();
     if (stuck > 0 || lost > 0) dumpDiagnostics(stuckIds);
     if (pruned > 0) log(pruned + " accepted runs were pruned after the retention; judged by their final state as last seen");
+    logFailedAttempts();
 
     CronCheck cron = checkCron(deadline, ledgerTicks, problems);
     ConcurrencyCheck conc = checkConcurrency(spans, problems);
@@ -778,6 +797,23 @@ public final class ChaosHarness implements AutoCloseable {
         serverKills.get(), pgRestarts.get(), connectionKills.get(), gracefulRestarts.get(), forcedStops.get(),
         cron.ticks(), cron.missing(), cron.doubled(), cron.collapsed(), cron.unfinished(), conc.max(),
         conc.staleOverlaps(), seconds, tablesBefore, peak(tablesPeak, after), after, List.copyOf(problems));
+  }
+
+  /** Logs the attempts that did not succeed, by status, error (ids masked) and worker, with when they ended. */
+  private void logFailedAttempts() {
+    try (Connection c = DriverManager.getConnection(jdbcUrl()); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT a.status, left(regexp_replace(coalesce(a.error, ''),"
+             + " '[0-9a-f]{8}-[0-9a-f-]{27}', '<id>', 'g'), 90), coalesce(w.name || ' ' || left(w.id::text, 8), '?'),"
+             + " count(*), min(a.finished_at)::time(3), max(a.finished_at)::time(3)"
+             + " FROM drover_step_attempt a LEFT JOIN drover_worker w ON w.id = a.worker_id"
+             + " GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 12")) {
+      while (rs.next()) {
+        log("attempts " + rs.getString(1) + " x" + rs.getLong(4) + " on " + rs.getString(3) + " (" + rs.getString(5)
+            + " - " + rs.getString(6) + "): " + rs.getString(2));
+      }
+    } catch (SQLException e) {
+      log("could not read failed attempts: " + e.getMessage());
+    }
   }
 
   /** Pauses the chaos cron (through the API, retried): no tick after this one. */

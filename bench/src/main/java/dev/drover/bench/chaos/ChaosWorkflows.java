@@ -45,11 +45,11 @@ public final class ChaosWorkflows {
 
   private ChaosWorkflows() {}
 
-  /** Records the execution and sleeps a little, like a short real step. */
+  /** Records the execution and sleeps a little (1-4 ms, plus the input's {@code workMs}), like a short real step. */
   static void work(Ledger ledger, StepContext ctx) {
     ledger.record(ctx.runId(), ctx.stepName(), ctx.attempt());
     try {
-      Thread.sleep(1 + (ctx.runId().hashCode() & 3));
+      Thread.sleep(1 + (ctx.runId().hashCode() & 3) + Math.max(0, ctx.inputJson().path("workMs").asInt(0)));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
