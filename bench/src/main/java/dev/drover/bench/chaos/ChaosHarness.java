@@ -26,14 +26,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -692,7 +690,7 @@ public final class ChaosHarness implements AutoCloseable {
     // The ledger: executions per (run, step) and distinct attempts; cron ticks; the limited step's spans.
     Map<String, Map<String, List<Integer>>> ledger = new HashMap<>();
     Map<Instant, Set<String>> ledgerTicks = new HashMap<>();
-    List<Span> spans = new ArrayList<>();
+    List<LedgerChecks.Span> spans = new ArrayList<>();
     try (Connection c = DriverManager.getConnection(jdbcUrl()); Statement st = c.createStatement()) {
       st.setFetchSize(10_000);
       c.setAutoCommit(false);
@@ -705,7 +703,7 @@ public final class ChaosHarness implements AutoCloseable {
             ledgerTicks.computeIfAbsent(Instant.parse(rs.getString(4)), k -> new HashSet<>()).add(run);
           } else if (step.equals("limited")) {
             Timestamp exited = rs.getTimestamp(6);
-            spans.add(new Span(run, rs.getInt(3), rs.getString(4), rs.getTimestamp(5).toInstant(),
+            spans.add(new LedgerChecks.Span(run, rs.getInt(3), rs.getString(4), rs.getTimestamp(5).toInstant(),
                 exited == null ? null : exited.toInstant()));
           }
         }
@@ -785,7 +783,7 @@ public final class ChaosHarness implements AutoCloseable {
     logFailedAttempts();
 
     CronCheck cron = checkCron(deadline, ledgerTicks, problems);
-    ConcurrencyCheck conc = checkConcurrency(spans, problems);
+    LedgerChecks.Concurrency conc = LedgerChecks.concurrency(spans, ChaosWorkflows.LIMIT, problems);
     // RATE LIMITS (issue 5, being built in another worktree): once rate limits exist, ChaosWorkflows
     // gets a rate-limited workflow whose step records its start with the limit's key as ledger tag,
     // and this is where to check, per key, that no window of the limit's period holds more starts
@@ -831,20 +829,12 @@ public final class ChaosHarness implements AutoCloseable {
     }
   }
 
-  /** One execution of the limited step: start and end on the database clock (end null: never recorded). */
-  private record Span(String runId, int attempt, String key, Instant start, Instant end) {}
-
   /** What the cron check found. */
   private record CronCheck(int ticks, int missing, int doubled, int collapsed, int unfinished) {}
 
   /**
-   * Every tick of the cron between the first and the last one that fired has exactly one run, except
-   * ticks the missed-tick policy collapsed: the server fires a tick found more than {@link
-   * #MISSED_AFTER} late ({@code fire_once}) as one run for the latest tick due, and skips the ones
-   * before it. So a gap between consecutive fired ticks a and b is allowed only when the run of b was
-   * created more than {@code MISSED_AFTER} after the first skipped tick (a + period) was due —
-   * which happens only when no server could fire it in time (every server down, or the database).
-   * Every cron run must also end SUCCEEDED.
+   * The cron's runs (database snapshots, and the ledger for runs pruned since) checked by {@link
+   * LedgerChecks#cronTicks}; every cron run must also end SUCCEEDED.
    */
   private CronCheck checkCron(long deadline, Map<Instant, Set<String>> ledgerTicks, List<String> problems) {
     for (int attempt = 0; attempt < 20; attempt++) {
@@ -870,7 +860,7 @@ public final class ChaosHarness implements AutoCloseable {
         }
       }
     }
-    TreeMap<Instant, Set<String>> byTick = new TreeMap<>();
+    Map<Instant, Set<String>> byTick = new HashMap<>();
     Map<Instant, Instant> created = new HashMap<>();
     for (CronRun r : cronRuns.values()) {
       if (r.tick() == null) continue;
@@ -878,82 +868,8 @@ public final class ChaosHarness implements AutoCloseable {
       created.merge(r.tick(), r.createdAt(), (a, b) -> a.isBefore(b) ? a : b);
     }
     ledgerTicks.forEach((tick, runs) -> byTick.computeIfAbsent(tick, k -> new LinkedHashSet<>()).addAll(runs));
-    int missing = 0, doubled = 0, collapsed = 0;
-    Instant prev = null;
-    for (Map.Entry<Instant, Set<String>> e : byTick.entrySet()) {
-      if (e.getValue().size() > 1) {
-        doubled += e.getValue().size() - 1;
-        note(problems, "cron tick " + e.getKey() + " fired " + e.getValue().size() + " runs: " + e.getValue());
-      }
-      if (prev != null) {
-        long gap = Duration.between(prev, e.getKey()).toMillis() / CRON_PERIOD.toMillis() - 1;
-        if (gap > 0) {
-          Instant firstSkipped = prev.plus(CRON_PERIOD);
-          Instant firedAt = created.get(e.getKey());
-          if (firedAt != null && Duration.between(firstSkipped, firedAt).compareTo(MISSED_AFTER) > 0) {
-            collapsed += (int) gap;
-            log("cron: " + gap + " ticks from " + firstSkipped + " collapsed into the run of " + e.getKey()
-                + " (fired at " + firedAt + ", missed-tick policy fire_once)");
-          } else {
-            missing += (int) gap;
-            note(problems, "cron: " + gap + " ticks missing between " + prev + " and " + e.getKey()
-                + " (the latter fired at " + firedAt + ")");
-          }
-        }
-      }
-      prev = e.getKey();
-    }
-    return new CronCheck(byTick.size(), missing, doubled, collapsed, unfinished);
-  }
-
-  /** What the concurrency check found. */
-  private record ConcurrencyCheck(int max, int staleOverlaps) {}
-
-  /**
-   * For each key of the limited workflow, the most runs that had an execution in progress at one
-   * instant (database clock). The limit counts runs: a run keeps its place from when it is let in
-   * until it finishes, and every execution lies inside that span (it records its start after being
-   * dispatched, its end before reporting). A worker's execution that was cut short (SIGKILL: its
-   * end is never recorded) is taken to last until the run's next attempt starts — the lease expiry
-   * that made room for that attempt — and two executions of one run at once (a lease expired while
-   * the old attempt was still going) count once, as the one run they are; such overlaps are counted
-   * as {@code staleOverlaps}, explained by the lease expiry.
-   */
-  private ConcurrencyCheck checkConcurrency(List<Span> spans, List<String> problems) {
-    Map<String, List<Span>> byRun = new HashMap<>();
-    for (Span s : spans) byRun.computeIfAbsent(s.runId(), k -> new ArrayList<>()).add(s);
-    record Event(Instant at, boolean enter, String runId, String key) {}
-    Map<String, List<Event>> byKey = new HashMap<>();
-    for (List<Span> run : byRun.values()) {
-      run.sort(Comparator.comparing(Span::start));
-      for (int i = 0; i < run.size(); i++) {
-        Span s = run.get(i);
-        Instant end = s.end() != null ? s.end() : i + 1 < run.size() ? run.get(i + 1).start() : null;
-        if (end == null) continue; // cut short and never retried: nothing to measure
-        List<Event> events = byKey.computeIfAbsent(s.key(), k -> new ArrayList<>());
-        events.add(new Event(s.start(), true, s.runId(), s.key()));
-        events.add(new Event(end, false, s.runId(), s.key()));
-      }
-    }
-    int max = 0, stale = 0, violations = 0;
-    for (List<Event> events : byKey.values()) {
-      // Ends before starts at the same instant: the clock cannot order them.
-      events.sort(Comparator.comparing(Event::at).thenComparing(e -> e.enter()));
-      Map<String, Integer> open = new HashMap<>();
-      for (Event e : events) {
-        if (e.enter()) {
-          if (open.merge(e.runId(), 1, Integer::sum) > 1) stale++;
-          if (open.size() > max) max = open.size();
-          if (open.size() > ChaosWorkflows.LIMIT && violations++ < 5) {
-            note(problems, "concurrency key " + e.key() + ": " + open.size() + " runs executing at " + e.at() + ": "
-                + open.keySet());
-          }
-        } else {
-          open.computeIfPresent(e.runId(), (k, n) -> n > 1 ? n - 1 : null);
-        }
-      }
-    }
-    return new ConcurrencyCheck(max, stale);
+    LedgerChecks.Ticks t = LedgerChecks.cronTicks(byTick, created, CRON_PERIOD, MISSED_AFTER, problems, this::log);
+    return new CronCheck(t.ticks(), t.missing(), t.doubled(), t.collapsed(), unfinished);
   }
 
   /** Writes the engine's rows about stuck runs (and its workers and advisory locks) to diagnostics.txt. */
