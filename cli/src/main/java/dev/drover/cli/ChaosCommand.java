@@ -28,9 +28,9 @@ import picocli.CommandLine.Spec;
     },
     footer = {"",
         "Examples:",
-        "  drover chaos                        # 20,000 runs, as the test suite does",
-        "  drover chaos --duration 30m         # a soak; servers prune history after 2m (--retention)",
-        "  drover chaos --rolling-restart      # no faults: restart every server and worker gracefully"})
+        "  drover chaos                    # 20,000 runs, as the test suite does",
+        "  drover chaos --duration 30m     # a soak; history pruned after 2m",
+        "  drover chaos --rolling-restart  # graceful restart of every process"})
 final class ChaosCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
