@@ -21,10 +21,16 @@ import picocli.CommandLine.Spec;
     description = {
       "Fault injection: starts an embedded PostgreSQL, several servers and worker processes, pushes runs while "
           + "killing workers (SIGKILL, repeatedly), one server (SIGKILL + restart), restarting PostgreSQL once and "
-          + "terminating database connections; then checks every accepted run against the steps' own ledger and "
-          + "prints one summary line. Exit 1 when a run was lost or stuck."
+          + "terminating database connections; then checks every accepted run against the steps' own ledger, "
+          + "that a 1-second cron fired every tick once and that a concurrency limit (2 per key) held, and prints "
+          + "one summary line and the engine's table sizes (rows/bytes) before, at the peak and after. "
+          + "Exit 1 when a run was lost or stuck, a tick missed or doubled, or a limit exceeded."
     },
-    footer = {"", "Example: drover chaos --minutes 30   # a soak"})
+    footer = {"",
+        "Examples:",
+        "  drover chaos                    # 20,000 runs, as the test suite does",
+        "  drover chaos --duration 30m     # a soak; history pruned after 2m",
+        "  drover chaos --rolling-restart  # graceful restart of every process"})
 final class ChaosCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -33,6 +39,24 @@ final class ChaosCommand implements Callable<Integer> {
 
   @Option(names = "--minutes", paramLabel = "M", description = "Soak: keep pushing work for M minutes instead of --runs.")
   Double minutes;
+
+  @Option(names = "--duration", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "Soak: keep pushing work this long (e.g. 30m) instead of --runs.")
+  Duration duration;
+
+  @Option(names = "--retention", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "The servers' DROVER_RETENTION (default: 2m in a soak, so pruning is exercised and the hot and "
+          + "history tables' sizes show it; otherwise the server default).")
+  Duration retention;
+
+  @Option(names = "--rolling-restart",
+      description = "Instead of the faults: stop every server, then every worker, with SIGTERM and start it again, "
+          + "one at a time, under a steady load (see --rate); pushes until the last one is back.")
+  boolean rolling;
+
+  @Option(names = "--rate", paramLabel = "N", defaultValue = "0",
+      description = "Push at most N runs per second (0 = as fast as a bounded backlog allows; the default).")
+  int rate;
 
   @Option(names = "--servers", paramLabel = "N", defaultValue = "2", description = "Server processes (default ${DEFAULT-VALUE}).")
   int servers;
@@ -61,8 +85,14 @@ final class ChaosCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    if (servers < 1 || workers < 1 || runs < 1 || (minutes != null && minutes <= 0)) {
-      err.println("--servers, --workers, --runs and --minutes must be positive");
+    if (servers < 1 || workers < 1 || runs < 1 || rate < 0 || (minutes != null && minutes <= 0)
+        || (duration != null && (duration.isZero() || duration.isNegative()))
+        || (retention != null && (retention.isZero() || retention.isNegative()))) {
+      err.println("--servers, --workers, --runs, --minutes, --duration and --retention must be positive, --rate not negative");
+      return Main.EXIT_USAGE;
+    }
+    if (minutes != null && duration != null) {
+      err.println("--minutes and --duration: give one");
       return Main.EXIT_USAGE;
     }
     Path self = jar != null ? jar : Path.of(ChaosCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
@@ -76,16 +106,25 @@ final class ChaosCommand implements Callable<Integer> {
           err.println(s);
           err.flush();
         });
-    cfg = cfg.withSettleTimeout(settle).withWorkerFailover(!oneAddress);
-    if (minutes != null) cfg = cfg.withSoak(Duration.ofMillis((long) (minutes * 60_000)));
+    cfg = cfg.withSettleTimeout(settle).withWorkerFailover(!oneAddress).withPushRate(rate);
+    Duration soak = duration != null ? duration : minutes != null ? Duration.ofMillis((long) (minutes * 60_000)) : null;
+    if (soak != null) cfg = cfg.withSoak(soak);
+    if (rolling) cfg = cfg.withScenario(ChaosConfig.Scenario.ROLLING_RESTART);
+    Duration keep = retention != null ? retention : soak != null ? Duration.ofMinutes(2) : null;
+    if (keep != null) cfg = cfg.withRetention(keep);
     err.println("chaos: work directory " + dir + " (process logs in logs/)");
     ChaosResult r;
     try (ChaosHarness h = new ChaosHarness(cfg)) {
       r = h.run();
     }
     for (String p : r.problems()) err.println("problem: " + p);
-    out.println(json ? r.toJson() : r.summaryLine());
+    if (json) {
+      out.println(r.toJson());
+    } else {
+      out.println(r.summaryLine());
+      out.println(r.tablesLine());
+    }
     out.flush();
-    return r.lost() > 0 || r.stuck() > 0 ? Main.EXIT_FAILURE : 0;
+    return r.ok() ? 0 : Main.EXIT_FAILURE;
   }
 }

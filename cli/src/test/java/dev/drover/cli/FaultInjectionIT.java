@@ -16,7 +16,10 @@ import org.junit.jupiter.api.Timeout;
  * on an embedded PostgreSQL, 20,000 runs (single-step, 4-step DAG, and a step that fails its first
  * attempt), while workers are SIGKILLed repeatedly, a server is SIGKILLed and restarted, PostgreSQL
  * is restarted and server connections are terminated. Every accepted run must end SUCCEEDED, none
- * stuck, and every execution in the steps' ledger must be an attempt the server recorded.
+ * stuck, and every execution in the steps' ledger must be an attempt the server recorded; a
+ * 1-second cron must fire every tick exactly once (see {@code ChaosHarness.checkCron} for the
+ * missed-tick policy), and a workflow limited to 2 running runs per key must never have had more
+ * executing at once.
  *
  * <p>Runs under failsafe ({@code mvn verify}), after the shaded jar is packaged. Size it with
  * {@code -Ddrover.chaos.runs=N}; give each worker only one server address with
@@ -44,6 +47,7 @@ class FaultInjectionIT {
       r = harness.run();
     } // close() SIGKILLs every process it started and stops (or kills) PostgreSQL, also on failure
     System.out.println(r.summaryLine());
+    System.out.println(r.tablesLine());
     r.problems().forEach(p -> System.out.println("problem: " + p));
 
     assertThat(r.accepted()).isEqualTo(runs);
@@ -54,6 +58,14 @@ class FaultInjectionIT {
     assertThat(r.lost()).as("lost runs: %s", r.problems()).isZero();
     assertThat(r.duplicates()).as("unexplained duplicate executions: %s", r.problems()).isZero();
     assertThat(r.completed()).isEqualTo(runs);
+    // Flow control under the same faults: a 1-second cron fired every tick once (ticks the database
+    // restart made late are folded into one run by the fire_once policy), and 2 runs per key at most.
+    assertThat(r.cronTicks()).as("cron ticks fired").isGreaterThan(10);
+    assertThat(r.cronMissing()).as("missing cron ticks: %s", r.problems()).isZero();
+    assertThat(r.cronDoubled()).as("doubled cron ticks: %s", r.problems()).isZero();
+    assertThat(r.cronUnfinished()).as("cron runs not succeeded: %s", r.problems()).isZero();
+    assertThat(r.concurrencyMax()).as("most runs of one key executing at once: %s", r.problems())
+        .isBetween(1, dev.drover.bench.chaos.ChaosWorkflows.LIMIT);
     // Passed: drop the ~150 MB database (the logs stay); after a failure everything is kept to look at.
     deleteRecursively(dir.resolve("postgres"));
   }

@@ -20,11 +20,18 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.sql.PreparedStatement;
+import java.sql.Timestamp;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -40,7 +47,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * server} processes on it, several worker JVMs running {@link ChaosWorkflows}), a stream of runs,
  * and faults while the work flows: SIGKILL of random workers (repeatedly), SIGKILL and restart of
  * one server, a PostgreSQL stop/start, and {@code pg_terminate_backend} of server connections.
- * Then it waits for every accepted run to be final and checks the API against the ledger.
+ * Then it waits for every accepted run to be final and checks the API against the ledger. With
+ * {@link ChaosConfig.Scenario#ROLLING_RESTART} the faults are replaced by a rolling restart: every
+ * server and every worker stopped gracefully (SIGTERM) and started again, one at a time.
+ *
+ * <p>Besides the runs it pushes, the ledger checks two flow-control promises: a 1-second cron
+ * ({@link ChaosWorkflows.Ticker}) fired every tick exactly once, and a workflow limited to 2 running
+ * runs per key ({@link ChaosWorkflows.Limited}) never had more executing at once. It also measures
+ * the engine's tables (rows and bytes) before and after.
  *
  * <pre>{@code
  * try (ChaosHarness h = new ChaosHarness(ChaosConfig.defaults(jar, dir).withRuns(20_000))) {
@@ -53,6 +67,17 @@ public final class ChaosHarness implements AutoCloseable {
   private static final String TOKEN = "chaos-token-" + UUID.randomUUID();
   private static final int BATCH = 100;
   private static final long MAX_BACKLOG = 2_000;
+  /** Concurrency keys of the limited workflow's runs. */
+  private static final int LIMITED_KEYS = 8;
+  /**
+   * The server's missed-tick threshold ({@code Scheduler.MISSED_AFTER}): a tick found more than this
+   * late was missed, and the {@code fire_once} policy fires one run for the latest missed tick.
+   */
+  static final Duration MISSED_AFTER = Duration.ofSeconds(5);
+  /** The period of {@link ChaosWorkflows#CRON_EXPRESSION}. */
+  static final Duration CRON_PERIOD = Duration.ofSeconds(1);
+  /** Ledger steps that end a run (the flaky step ends it on its second attempt). */
+  private static final String TERMINAL_ROWS = "(step IN ('only', 'join', 'limited') OR (step = 'flaky' AND attempt > 1))";
 
   private final ChaosConfig cfg;
   private final Path workDir;
@@ -73,11 +98,27 @@ public final class ChaosHarness implements AutoCloseable {
   private final AtomicInteger serverKills = new AtomicInteger();
   private final AtomicInteger pgRestarts = new AtomicInteger();
   private final AtomicInteger connectionKills = new AtomicInteger();
+  private final AtomicInteger gracefulRestarts = new AtomicInteger();
+  private final AtomicInteger forcedStops = new AtomicInteger();
   private final AtomicBoolean pushing = new AtomicBoolean(true);
+  /** Set by the rolling restart when its last process is back: the push stops. */
+  private final AtomicBoolean stopPush = new AtomicBoolean();
+  /** Cron runs seen in the database (id -> tick, creation, status), kept across pruning. */
+  private final Map<String, CronRun> cronRuns = new ConcurrentHashMap<>();
+  /** With a retention: the final state of every finished run seen before it could be pruned. */
+  private final Map<String, Seen> finishedSeen = new ConcurrentHashMap<>();
+  private volatile List<TableSize> tablesBefore = List.of();
+  private volatile List<TableSize> tablesPeak = List.of();
   private volatile double progress;
   private volatile long pushStart;
   private volatile long lastLedgerProgress = System.nanoTime();
   private final Thread shutdownHook = new Thread(this::killEverything, "chaos-cleanup");
+
+  /** A run of the cron workflow as the database showed it. */
+  private record CronRun(String id, Instant tick, Instant createdAt, String status) {}
+
+  /** A finished run and its steps' attempt counts, read before the retention could prune it. */
+  private record Seen(String status, Map<String, Integer> attempts) {}
 
   /** A child process we can kill and start again with the same command. */
   private final class Managed {
@@ -106,6 +147,17 @@ public final class ChaosHarness implements AutoCloseable {
       if (p == null) return;
       p.destroyForcibly(); // SIGKILL on Linux
       p.waitFor();
+    }
+
+    /** SIGTERM and wait; false (and SIGKILL) when it did not exit within {@code timeout}. */
+    boolean stop(Duration timeout) throws InterruptedException {
+      Process p = process;
+      if (p == null) return true;
+      p.destroy(); // SIGTERM on Linux
+      if (p.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) return true;
+      p.destroyForcibly();
+      p.waitFor();
+      return false;
     }
   }
 
@@ -159,6 +211,7 @@ public final class ChaosHarness implements AutoCloseable {
       env.put("DROVER_LEASE_TIMEOUT", "3s");
       env.put("DROVER_BIND_ADDRESS", "127.0.0.1");
       env.put("DROVER_DB_POOL_SIZE", "16");
+      if (cfg.retention() != null) env.put("DROVER_RETENTION", cfg.retention().toMillis() + "ms");
       ServerProc s = new ServerProc(new Managed("server-" + (i + 1),
           List.of(java, "-Xmx768m", "-XX:+UseSerialGC", "-jar", jar, "server"), env), http, grpc);
       servers.add(s);
@@ -173,7 +226,11 @@ public final class ChaosHarness implements AutoCloseable {
       }
     }
     for (ServerProc s : servers) awaitReady(s, Duration.ofSeconds(120));
-    log("PostgreSQL on port " + pgPort + ", " + servers.size() + " servers ready");
+    log("PostgreSQL on port " + pgPort + ", " + servers.size() + " servers ready"
+        + (cfg.retention() != null ? " (retention " + cfg.retention() + ")" : ""));
+    tablesBefore = tableSizes();
+    tablesPeak = tablesBefore;
+    log("tables before: " + ChaosResult.describe(tablesBefore));
     for (int i = 0; i < servers.size(); i++) {
       clients.add(DroverClient.builder().addresses(rotated(i)).token(TOKEN).callTimeout(Duration.ofSeconds(10)).build());
     }
@@ -190,11 +247,14 @@ public final class ChaosHarness implements AutoCloseable {
       workers.add(w);
       w.start();
     }
-    log(workers.size() + " workers started; pushing " + (cfg.soak() != null ? "for " + cfg.soak() : cfg.runs() + " runs"));
+    boolean rolling = cfg.scenario() == ChaosConfig.Scenario.ROLLING_RESTART;
+    log(workers.size() + " workers started; pushing " + (rolling ? "until every process was restarted"
+        : cfg.soak() != null ? "for " + cfg.soak() : cfg.runs() + " runs")
+        + (cfg.pushRate() > 0 ? " at " + cfg.pushRate() + " runs/s" : ""));
 
     Thread monitor = Thread.ofPlatform().daemon().name("chaos-monitor").start(this::monitorLoop);
     pushStart = System.nanoTime();
-    Thread faults = Thread.ofPlatform().daemon().name("chaos-faults").start(this::faultLoop);
+    Thread faults = Thread.ofPlatform().daemon().name("chaos-faults").start(rolling ? this::rollingLoop : this::faultLoop);
     push(t0);
     pushing.set(false);
     progress = 1.0;
@@ -217,24 +277,38 @@ public final class ChaosHarness implements AutoCloseable {
   private void push(long t0) throws InterruptedException {
     int producers = 2;
     AtomicLong next = new AtomicLong();
+    boolean openEnded = cfg.soak() != null || cfg.scenario() == ChaosConfig.Scenario.ROLLING_RESTART;
     long soakNanos = cfg.soak() == null ? 0 : cfg.soak().toNanos();
+    int batchSize = cfg.pushRate() > 0 ? Math.max(1, Math.min(BATCH, cfg.pushRate() / 5)) : BATCH;
+    // In a rolling restart steps work 50 ms, so every worker stopped has steps in flight to drain.
+    int workMs = cfg.scenario() == ChaosConfig.Scenario.ROLLING_RESTART ? 50 : 0;
     List<Thread> threads = new ArrayList<>();
     for (int p = 0; p < producers; p++) {
       int id = p;
       threads.add(Thread.ofPlatform().daemon().name("chaos-push-" + p).start(() -> {
         int round = 0;
         while (true) {
+          if (stopPush.get()) return;
           if (soakNanos > 0) {
             if (System.nanoTime() - t0 > soakNanos) return;
+          }
+          if (cfg.pushRate() > 0) {
+            // Paced: run number n is pushed no earlier than n / rate seconds after the push began.
+            long dueNanos = next.get() * 1_000_000_000L / cfg.pushRate();
+            long ahead = dueNanos - (System.nanoTime() - pushStart);
+            if (ahead > 0) {
+              sleep(Math.max(1, ahead / 1_000_000));
+              continue;
+            }
           }
           // Keep a bounded backlog so the faults happen while work flows, not after it.
           // Bounded: when the ledger shows no progress for 20 s, push on (a stalled engine must not stall the push).
           while (accepted.size() - finishedEstimate.get() > MAX_BACKLOG
               && System.nanoTime() - lastLedgerProgress < 20_000_000_000L) sleep(100);
           boolean single = (round++ % 5) == 4; // one call in five triggers one run, the rest a batch
-          int n = single ? 1 : BATCH;
+          int n = single ? 1 : batchSize;
           long first = next.getAndAdd(n);
-          if (soakNanos == 0) {
+          if (!openEnded) {
             if (first >= cfg.runs()) return;
             n = (int) Math.min(n, cfg.runs() - first);
           }
@@ -242,17 +316,21 @@ public final class ChaosHarness implements AutoCloseable {
           List<String> keys = new ArrayList<>(n);
           for (long k = first; k < first + n; k++) {
             String key = "chaos-" + k;
-            String wf = switch ((int) (k % 3)) {
+            // One run in ten is concurrency-limited (8 keys, 2 running per key); the rest single, DAG, flaky.
+            String wf = k % 10 == 9 ? ChaosWorkflows.LIMITED : switch ((int) (k % 3)) {
               case 0 -> ChaosWorkflows.SINGLE;
               case 1 -> ChaosWorkflows.DAG;
               default -> ChaosWorkflows.FLAKY;
             };
             keys.add(key);
             workflowOf.put(key, wf);
-            batch.add(RunRequest.of(wf, new ChaosInput(key, true), RunOptions.defaults().withIdempotencyKey(key)));
+            Object input = wf.equals(ChaosWorkflows.LIMITED)
+                ? new ChaosWorkflows.LimitedInput(key, "k" + (k / 10) % LIMITED_KEYS)
+                : new ChaosInput(key, true, workMs);
+            batch.add(RunRequest.of(wf, input, RunOptions.defaults().withIdempotencyKey(key)));
           }
           trigger(id + (int) (first / BATCH), batch, keys);
-          if (soakNanos == 0) progress = Math.max(progress, (double) accepted.size() / cfg.runs());
+          if (!openEnded) progress = Math.max(progress, (double) accepted.size() / cfg.runs());
         }
       }));
     }
@@ -288,25 +366,142 @@ public final class ChaosHarness implements AutoCloseable {
     }
   }
 
-  /** Estimates finished runs from the ledger (for the backlog bound and progress lines only). */
+  /**
+   * Estimates finished runs from the ledger (for the backlog bound and progress lines only: rows of
+   * steps that end a run, so a duplicate execution counts twice), snapshots the cron's runs, and
+   * with a retention records finished runs before they can be pruned.
+   *
+   * <p>The count is incremental: rows up to a sequence number seen at least 5 s ago are counted once
+   * (an insert commits within milliseconds of taking its number), newer ones at every pass.
+   */
   private void monitorLoop() {
-    long last = 0;
+    long lastLine = 0, lastCron = 0, lastSeen = 0, lastTables = System.nanoTime();
+    long base = 0, baseCount = 0;
+    ArrayDeque<long[]> seqs = new ArrayDeque<>(); // (nanoTime, max seq) of earlier passes
+    Instant seenSince = Instant.EPOCH;
     while (!Thread.currentThread().isInterrupted()) {
-      try (Connection c = DriverManager.getConnection(jdbcUrl()); Statement st = c.createStatement();
-           ResultSet rs = st.executeQuery("SELECT count(DISTINCT run_id) FROM chaos_ledger WHERE step IN ('only','join')"
-               + " OR (step = 'flaky' AND attempt > 1)")) {
-        rs.next();
-        if (finishedEstimate.getAndSet(rs.getLong(1)) != rs.getLong(1)) lastLedgerProgress = System.nanoTime();
+      try (Connection c = DriverManager.getConnection(jdbcUrl())) {
+        long newBase = base;
+        while (!seqs.isEmpty() && System.nanoTime() - seqs.peekFirst()[0] > 5_000_000_000L) {
+          newBase = Math.max(newBase, seqs.pollFirst()[1]);
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FILTER (WHERE seq <= ?), count(*),"
+            + " coalesce(max(seq), 0) FROM chaos_ledger WHERE seq > ? AND " + TERMINAL_ROWS)) {
+          ps.setLong(1, newBase);
+          ps.setLong(2, base);
+          try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            long estimate = baseCount + rs.getLong(2);
+            if (finishedEstimate.getAndSet(estimate) != estimate) lastLedgerProgress = System.nanoTime();
+            baseCount += rs.getLong(1);
+            base = newBase;
+            seqs.addLast(new long[] {System.nanoTime(), Math.max(base, rs.getLong(3))});
+          }
+        }
+        if (System.nanoTime() - lastCron > 2_000_000_000L) {
+          lastCron = System.nanoTime();
+          snapshotCronRuns(c);
+        }
+        if (cfg.retention() != null && System.nanoTime() - lastSeen > 30_000_000_000L) {
+          lastSeen = System.nanoTime();
+          seenSince = recordFinished(c, seenSince);
+        }
       } catch (SQLException e) {
         // PostgreSQL restarting: try again
       }
-      if (System.nanoTime() - last > 10_000_000_000L) {
-        last = System.nanoTime();
+      if (System.nanoTime() - lastLine > 10_000_000_000L) {
+        lastLine = System.nanoTime();
         log("accepted=" + accepted.size() + " finished~" + finishedEstimate.get() + " worker_kills=" + workerKills
-            + " server_kills=" + serverKills + " pg_restarts=" + pgRestarts + " connection_kills=" + connectionKills);
+            + " server_kills=" + serverKills + " pg_restarts=" + pgRestarts + " connection_kills=" + connectionKills
+            + " graceful_restarts=" + gracefulRestarts + " cron_runs=" + cronRuns.size());
+      }
+      if (cfg.soak() != null && System.nanoTime() - lastTables > 60_000_000_000L) {
+        lastTables = System.nanoTime();
+        List<TableSize> now = tableSizes();
+        if (!now.isEmpty()) {
+          tablesPeak = peak(tablesPeak, now);
+          log("tables: " + ChaosResult.describe(now));
+        }
       }
       if (!sleep(500)) return;
     }
+  }
+
+  /** Reads every run of the cron workflow (a few per second of the test) into {@link #cronRuns}. */
+  private void snapshotCronRuns(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT id::text, metadata->>'drover.tick', created_at, status"
+        + " FROM drover_run WHERE workflow_name = ?")) {
+      ps.setString(1, ChaosWorkflows.CRON);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String tick = rs.getString(2);
+          cronRuns.put(rs.getString(1), new CronRun(rs.getString(1), tick == null ? null : Instant.parse(tick),
+              rs.getTimestamp(3).toInstant(), rs.getString(4)));
+        }
+      }
+    }
+  }
+
+  /**
+   * Records the runs finished since {@code since} (minus a margin for transactions that commit after
+   * their {@code now()}) with their steps' attempts; returns the new watermark.
+   */
+  private Instant recordFinished(Connection c, Instant since) throws SQLException {
+    Instant max = since;
+    try (PreparedStatement ps = c.prepareStatement("SELECT r.id::text, r.status, r.finished_at, s.step_name, s.attempts"
+        + " FROM drover_run r JOIN drover_step_run s ON s.run_id = r.id"
+        + " WHERE r.finished_at IS NOT NULL AND r.finished_at > ?")) {
+      ps.setTimestamp(1, Timestamp.from(since.minusSeconds(15)));
+      try (ResultSet rs = ps.executeQuery()) {
+        Map<String, Seen> batch = new HashMap<>();
+        while (rs.next()) {
+          Seen seen = batch.computeIfAbsent(rs.getString(1), k -> new Seen(null, new HashMap<>()));
+          if (seen.status() == null) {
+            seen = new Seen(rs.getString(2), seen.attempts());
+            batch.put(rs.getString(1), seen);
+          }
+          seen.attempts().put(rs.getString(4), rs.getInt(5));
+          Instant f = rs.getTimestamp(3).toInstant();
+          if (f.isAfter(max)) max = f;
+        }
+        finishedSeen.putAll(batch);
+      }
+    }
+    return max;
+  }
+
+  /** Rows and bytes of the hot and history tables; empty when the database cannot be reached. */
+  private List<TableSize> tableSizes() {
+    List<TableSize> out = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection(jdbcUrl()); Statement st = c.createStatement()) {
+      for (String t : concat(TableSize.HOT, TableSize.HISTORY)) {
+        try (ResultSet rs = st.executeQuery("SELECT (SELECT count(*) FROM " + t + "), pg_total_relation_size('" + t + "')")) {
+          rs.next();
+          out.add(new TableSize(t, rs.getLong(1), rs.getLong(2)));
+        }
+      }
+    } catch (SQLException e) {
+      log("could not measure the tables: " + e.getMessage());
+      return List.of();
+    }
+    return out;
+  }
+
+  private static List<TableSize> peak(List<TableSize> a, List<TableSize> b) {
+    if (a.isEmpty()) return b;
+    if (b.isEmpty()) return a;
+    List<TableSize> out = new ArrayList<>();
+    for (int i = 0; i < a.size(); i++) {
+      out.add(new TableSize(a.get(i).table(), Math.max(a.get(i).rows(), b.get(i).rows()),
+          Math.max(a.get(i).bytes(), b.get(i).bytes())));
+    }
+    return out;
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> out = new ArrayList<>(a);
+    out.addAll(b);
+    return out;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -348,6 +543,95 @@ public final class ChaosHarness implements AutoCloseable {
       log("fault injection failed: " + e);
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * The rolling restart: after some steady load, every server and then every worker is stopped with
+   * SIGTERM (the graceful path: a server hands its streams over, a worker drains its steps) and
+   * started again, each one back before the next goes; the push stops a few seconds after the last.
+   */
+  private void rollingLoop() {
+    try {
+      for (Managed w : workers) awaitRegistered(w, Instant.EPOCH, Duration.ofSeconds(120));
+      log("every worker registered; restarts begin in 5 s");
+      sleep(5_000);
+      for (ServerProc s : servers) {
+        log("SIGTERM " + s.proc.name + " (" + runningSteps(null) + " steps running in all)");
+        long t = System.nanoTime();
+        if (!s.proc.stop(Duration.ofSeconds(60))) {
+          forcedStops.incrementAndGet();
+          log(s.proc.name + " did not stop within 60 s of SIGTERM: killed");
+        }
+        log(s.proc.name + " stopped in " + (System.nanoTime() - t) / 1_000_000 + " ms; starting it again");
+        s.proc.start();
+        awaitReady(s, Duration.ofSeconds(120));
+        gracefulRestarts.incrementAndGet();
+        log(s.proc.name + " ready again");
+        sleep(1_000);
+      }
+      for (Managed w : workers) {
+        Instant before = dbNow();
+        log("SIGTERM " + w.name + " (" + runningSteps(w.name) + " steps running on it)");
+        long t = System.nanoTime();
+        if (!w.stop(Duration.ofSeconds(45))) {
+          forcedStops.incrementAndGet();
+          log(w.name + " did not stop within 45 s of SIGTERM: killed");
+        }
+        log(w.name + " stopped in " + (System.nanoTime() - t) / 1_000_000 + " ms; starting it again");
+        w.start();
+        awaitRegistered(w, before, Duration.ofSeconds(60));
+        gracefulRestarts.incrementAndGet();
+        log(w.name + " registered again");
+        sleep(1_000);
+      }
+      sleep(3_000);
+    } catch (Exception e) {
+      log("rolling restart failed: " + e);
+      throw new IllegalStateException(e);
+    } finally {
+      stopPush.set(true);
+    }
+  }
+
+  /** Steps leased to workers named {@code name} (null: to any worker). */
+  private long runningSteps(String name) throws SQLException {
+    try (Connection c = DriverManager.getConnection(jdbcUrl());
+         PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM drover_task t JOIN drover_worker w"
+             + " ON w.id = t.worker_id WHERE t.state = 'leased' AND (w.name = ? OR ?::text IS NULL)")) {
+      ps.setString(1, name);
+      ps.setString(2, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  private Instant dbNow() throws SQLException {
+    try (Connection c = DriverManager.getConnection(jdbcUrl()); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT now()")) {
+      rs.next();
+      return rs.getTimestamp(1).toInstant();
+    }
+  }
+
+  /** Waits until a worker named like {@code w} registered with a server after {@code since}. */
+  private void awaitRegistered(Managed w, Instant since, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!w.process.isAlive()) throw new IllegalStateException(w.name + " exited with " + w.process.exitValue());
+      try (Connection c = DriverManager.getConnection(jdbcUrl());
+           PreparedStatement ps = c.prepareStatement(
+               "SELECT 1 FROM drover_worker WHERE name = ? AND registered_at > ? LIMIT 1")) {
+        ps.setString(1, w.name);
+        ps.setTimestamp(2, Timestamp.from(since));
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) return;
+        }
+      }
+      sleep(200);
+    }
+    throw new IllegalStateException(w.name + " did not register within " + timeout);
   }
 
   private void killAndRestartWorker() throws Exception {
@@ -398,18 +682,30 @@ public final class ChaosHarness implements AutoCloseable {
 
   private ChaosResult verify(long t0) throws Exception {
     long deadline = System.nanoTime() + cfg.settleTimeout().toNanos();
+    // No more ticks from here on, so the set of cron runs to check is fixed.
+    pauseCron();
     while (finishedEstimate.get() < accepted.size() && System.nanoTime() < deadline) sleep(500);
     log("ledger shows ~" + finishedEstimate.get() + " of " + accepted.size() + " finished; checking every run via the API");
 
-    // The ledger: executions per (run, step) and distinct attempts.
+    // The ledger: executions per (run, step) and distinct attempts; cron ticks; the limited step's spans.
     Map<String, Map<String, List<Integer>>> ledger = new HashMap<>();
+    Map<Instant, Set<String>> ledgerTicks = new HashMap<>();
+    List<LedgerChecks.Span> spans = new ArrayList<>();
     try (Connection c = DriverManager.getConnection(jdbcUrl()); Statement st = c.createStatement()) {
       st.setFetchSize(10_000);
       c.setAutoCommit(false);
-      try (ResultSet rs = st.executeQuery("SELECT run_id, step, attempt FROM chaos_ledger")) {
+      try (ResultSet rs = st.executeQuery("SELECT run_id, step, attempt, tag, at, exited_at FROM chaos_ledger")) {
         while (rs.next()) {
-          ledger.computeIfAbsent(rs.getString(1), k -> new HashMap<>())
-              .computeIfAbsent(rs.getString(2), k -> new ArrayList<>()).add(rs.getInt(3));
+          String run = rs.getString(1);
+          String step = rs.getString(2);
+          ledger.computeIfAbsent(run, k -> new HashMap<>()).computeIfAbsent(step, k -> new ArrayList<>()).add(rs.getInt(3));
+          if (step.equals("tick") && rs.getString(4) != null) {
+            ledgerTicks.computeIfAbsent(Instant.parse(rs.getString(4)), k -> new HashSet<>()).add(run);
+          } else if (step.equals("limited")) {
+            Timestamp exited = rs.getTimestamp(6);
+            spans.add(new LedgerChecks.Span(run, rs.getInt(3), rs.getString(4), rs.getTimestamp(5).toInstant(),
+                exited == null ? null : exited.toInstant()));
+          }
         }
       }
       c.commit();
@@ -425,7 +721,7 @@ public final class ChaosHarness implements AutoCloseable {
       DroverClient c = clients.get(idx.getAndIncrement() % clients.size());
       futures.add(pool.submit(() -> fetch(c, id, deadline)));
     }
-    long completed = 0, lost = 0, stuck = 0, duplicates = 0, reexecutions = 0;
+    long completed = 0, lost = 0, stuck = 0, duplicates = 0, reexecutions = 0, pruned = 0;
     List<String> problems = new ArrayList<>();
     List<String> stuckIds = new ArrayList<>();
     for (int i = 0; i < keys.size(); i++) {
@@ -433,42 +729,147 @@ public final class ChaosHarness implements AutoCloseable {
       String id = accepted.get(key);
       RunInfo info = futures.get(i).get();
       Map<String, List<Integer>> exec = ledger.getOrDefault(id, Map.of());
+      String workflow = workflowOf.get(key);
+      Map<String, Integer> recorded = new HashMap<>();
       if (info == null) {
-        lost++;
-        note(problems, "run " + id + " (" + key + ") not found; ledger " + exec);
-        continue;
-      }
-      if (!info.status().isFinal()) {
-        stuck++;
-        if (stuckIds.size() < 5) stuckIds.add(id);
-        note(problems, "run " + id + " (" + key + ", " + info.workflowName() + ") stuck in " + info.status()
-            + "; steps " + describe(info) + "; ledger " + exec);
-      } else if (info.status() == RunStatus.SUCCEEDED) {
-        completed++;
+        // Pruned after the retention: judged by what the database showed when it finished.
+        Seen seen = finishedSeen.get(id);
+        if (seen == null) {
+          lost++;
+          note(problems, "run " + id + " (" + key + ") not found; ledger " + exec);
+          continue;
+        }
+        pruned++;
+        if ("succeeded".equals(seen.status())) {
+          completed++;
+        } else {
+          lost++;
+          note(problems, "run " + id + " (" + key + ", " + workflow + ") ended " + seen.status() + " (pruned since);"
+              + " ledger " + exec);
+        }
+        recorded.putAll(seen.attempts());
       } else {
-        lost++;
-        note(problems, "run " + id + " (" + key + ", " + info.workflowName() + ") ended " + info.status() + ": "
-            + info.error() + "; steps " + describe(info) + "; ledger " + exec);
+        if (!info.status().isFinal()) {
+          stuck++;
+          if (stuckIds.size() < 5) stuckIds.add(id);
+          note(problems, "run " + id + " (" + key + ", " + info.workflowName() + ") stuck in " + info.status()
+              + "; steps " + describe(info) + "; ledger " + exec);
+        } else if (info.status() == RunStatus.SUCCEEDED) {
+          completed++;
+        } else {
+          lost++;
+          note(problems, "run " + id + " (" + key + ", " + info.workflowName() + ") ended " + info.status() + ": "
+              + info.error() + "; steps " + describe(info) + "; ledger " + exec);
+        }
+        for (StepInfo s : info.steps()) recorded.put(s.name(), s.attempts());
       }
-      for (StepInfo s : info.steps()) {
-        List<Integer> attempts = exec.getOrDefault(s.name(), List.of());
+      for (Map.Entry<String, Integer> s : recorded.entrySet()) {
+        List<Integer> attempts = exec.getOrDefault(s.getKey(), List.of());
         // Executions explained by a distinct attempt the server recorded; the rest are duplicates.
-        long explained = attempts.stream().filter(a -> a >= 1 && a <= s.attempts()).distinct().count();
+        long explained = attempts.stream().filter(a -> a >= 1 && a <= s.getValue()).distinct().count();
         long dup = attempts.size() - explained;
         if (dup > 0) {
           duplicates += dup;
-          note(problems, "run " + id + " step " + s.name() + ": " + attempts.size() + " executions " + attempts
-              + " but the server recorded " + s.attempts() + " attempts (" + s.status() + ")");
+          note(problems, "run " + id + " step " + s.getKey() + ": " + attempts.size() + " executions " + attempts
+              + " but the server recorded " + s.getValue() + " attempts");
         }
-        int deliberate = ChaosWorkflows.FLAKY.equals(info.workflowName()) ? 1 : 0;
+        int deliberate = ChaosWorkflows.FLAKY.equals(workflow) ? 1 : 0;
         reexecutions += Math.max(0, explained - 1 - deliberate);
       }
     }
     pool.shutdownNow();
     if (stuck > 0 || lost > 0) dumpDiagnostics(stuckIds);
+    if (pruned > 0) log(pruned + " accepted runs were pruned after the retention; judged by their final state as last seen");
+    logFailedAttempts();
+
+    CronCheck cron = checkCron(deadline, ledgerTicks, problems);
+    LedgerChecks.Concurrency conc = LedgerChecks.concurrency(spans, ChaosWorkflows.LIMIT, problems);
+    // RATE LIMITS (issue 5, being built in another worktree): once rate limits exist, ChaosWorkflows
+    // gets a rate-limited workflow whose step records its start with the limit's key as ledger tag,
+    // and this is where to check, per key, that no window of the limit's period holds more starts
+    // than it allows (report rate_max=... next to concurrency_max in the summary line).
+
+    List<TableSize> after = tableSizes();
     long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
     return new ChaosResult(accepted.size(), completed, lost, duplicates, stuck, reexecutions, workerKills.get(),
-        serverKills.get(), pgRestarts.get(), connectionKills.get(), seconds, List.copyOf(problems));
+        serverKills.get(), pgRestarts.get(), connectionKills.get(), gracefulRestarts.get(), forcedStops.get(),
+        cron.ticks(), cron.missing(), cron.doubled(), cron.collapsed(), cron.unfinished(), conc.max(),
+        conc.staleOverlaps(), seconds, tablesBefore, peak(tablesPeak, after), after, List.copyOf(problems));
+  }
+
+  /** Logs the attempts that did not succeed, by status, error (ids masked) and worker, with when they ended. */
+  private void logFailedAttempts() {
+    try (Connection c = DriverManager.getConnection(jdbcUrl()); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT a.status, left(regexp_replace(coalesce(a.error, ''),"
+             + " '[0-9a-f]{8}-[0-9a-f-]{27}', '<id>', 'g'), 90), coalesce(w.name || ' ' || left(w.id::text, 8), '?'),"
+             + " count(*), min(a.finished_at)::time(3), max(a.finished_at)::time(3)"
+             + " FROM drover_step_attempt a LEFT JOIN drover_worker w ON w.id = a.worker_id"
+             + " GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 12")) {
+      while (rs.next()) {
+        log("attempts " + rs.getString(1) + " x" + rs.getLong(4) + " on " + rs.getString(3) + " (" + rs.getString(5)
+            + " - " + rs.getString(6) + "): " + rs.getString(2));
+      }
+    } catch (SQLException e) {
+      log("could not read failed attempts: " + e.getMessage());
+    }
+  }
+
+  /** Pauses the chaos cron (through the API, retried): no tick after this one. */
+  private void pauseCron() {
+    for (int attempt = 1; attempt <= 20; attempt++) {
+      try {
+        for (var cron : clients.get(attempt % clients.size()).listCrons(ChaosWorkflows.CRON)) {
+          clients.get(attempt % clients.size()).pauseCron(cron.id());
+        }
+        return;
+      } catch (RuntimeException e) {
+        log("pausing the cron failed (attempt " + attempt + "): " + e.getMessage());
+        sleep(500);
+      }
+    }
+  }
+
+  /** What the cron check found. */
+  private record CronCheck(int ticks, int missing, int doubled, int collapsed, int unfinished) {}
+
+  /**
+   * The cron's runs (database snapshots, and the ledger for runs pruned since) checked by {@link
+   * LedgerChecks#cronTicks}; every cron run must also end SUCCEEDED.
+   */
+  private CronCheck checkCron(long deadline, Map<Instant, Set<String>> ledgerTicks, List<String> problems) {
+    for (int attempt = 0; attempt < 20; attempt++) {
+      try (Connection c = DriverManager.getConnection(jdbcUrl())) {
+        snapshotCronRuns(c);
+        break;
+      } catch (SQLException e) {
+        sleep(500);
+      }
+    }
+    int unfinished = 0;
+    for (CronRun r : new ArrayList<>(cronRuns.values())) {
+      String status = r.status();
+      if (!"succeeded".equals(status)) {
+        RunInfo info = fetch(clients.get(0), r.id(), Math.max(deadline, System.nanoTime() + 30_000_000_000L));
+        Seen seen = finishedSeen.get(r.id());
+        status = info != null ? info.status().name().toLowerCase(java.util.Locale.ROOT)
+            : seen != null ? seen.status() : "pruned";
+        // Pruned without being seen finished: it was finished (only finished runs are pruned).
+        if (!"succeeded".equals(status) && !"pruned".equals(status)) {
+          unfinished++;
+          note(problems, "cron run " + r.id() + " (tick " + r.tick() + ") ended " + status);
+        }
+      }
+    }
+    Map<Instant, Set<String>> byTick = new HashMap<>();
+    Map<Instant, Instant> created = new HashMap<>();
+    for (CronRun r : cronRuns.values()) {
+      if (r.tick() == null) continue;
+      byTick.computeIfAbsent(r.tick(), k -> new LinkedHashSet<>()).add(r.id());
+      created.merge(r.tick(), r.createdAt(), (a, b) -> a.isBefore(b) ? a : b);
+    }
+    ledgerTicks.forEach((tick, runs) -> byTick.computeIfAbsent(tick, k -> new LinkedHashSet<>()).addAll(runs));
+    LedgerChecks.Ticks t = LedgerChecks.cronTicks(byTick, created, CRON_PERIOD, MISSED_AFTER, problems, this::log);
+    return new CronCheck(t.ticks(), t.missing(), t.doubled(), t.collapsed(), unfinished);
   }
 
   /** Writes the engine's rows about stuck runs (and its workers and advisory locks) to diagnostics.txt. */

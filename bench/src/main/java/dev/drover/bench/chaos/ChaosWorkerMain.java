@@ -27,6 +27,8 @@ public final class ChaosWorkerMain {
         .register(new ChaosWorkflows.Single(ledger))
         .register(new ChaosWorkflows.Dag(ledger))
         .register(new ChaosWorkflows.Flaky(ledger))
+        .register(new ChaosWorkflows.Ticker(ledger))
+        .register(new ChaosWorkflows.Limited(ledger))
         .slots(slots)
         .start();
     System.out.println("chaos worker " + name + " started (" + slots + " slots, servers " + addresses + ")");

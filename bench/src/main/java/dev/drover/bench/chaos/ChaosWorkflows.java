@@ -1,8 +1,11 @@
 package dev.drover.bench.chaos;
 
+import dev.drover.sdk.Concurrency;
+import dev.drover.sdk.Cron;
 import dev.drover.sdk.Step;
 import dev.drover.sdk.StepContext;
 import dev.drover.sdk.Workflow;
+import java.util.UUID;
 
 /**
  * The workflows of the fault-injection suite. Every step execution appends one row to the ledger
@@ -11,6 +14,16 @@ import dev.drover.sdk.Workflow;
  *
  * <p>Every step allows several attempts: a SIGKILLed worker's step comes back after its lease
  * expires, and that costs an attempt. The flaky step also fails its first attempt on purpose.
+ *
+ * <p>Flow control: {@link Ticker} fires every second by cron (its ledger rows carry the tick, so the
+ * harness can show no tick was missed or fired twice), and {@link Limited} is capped at 2 running
+ * runs per key (its ledger rows carry the key and the execution's start and end, so the harness can
+ * show no key ever had more than 2 runs executing at once).
+ *
+ * <p>RATE LIMITS (issue 5, built in another worktree): when they land, add a workflow here whose
+ * step is rate limited (say 20/s on a key shared by every worker) and records its start in the
+ * ledger with the key as tag; the harness's {@code checkRates} (marked there) then checks that no
+ * window of the limit's length holds more starts than the limit allows.
  */
 public final class ChaosWorkflows {
   /** Name of the single-step workflow. */
@@ -19,16 +32,24 @@ public final class ChaosWorkflows {
   public static final String DAG = "chaos-dag";
   /** Name of the workflow whose step fails its first attempt when {@code input.flaky}. */
   public static final String FLAKY = "chaos-flaky";
+  /** Name of the workflow fired every second by its cron. */
+  public static final String CRON = "chaos-cron";
+  /** Its cron expression: every second (6 fields, seconds first). */
+  public static final String CRON_EXPRESSION = "* * * * * *";
+  /** Name of the workflow limited to {@link #LIMIT} running runs per {@code input.k}. */
+  public static final String LIMITED = "chaos-limited";
+  /** Runs of {@link #LIMITED} allowed to run at once per key. */
+  public static final int LIMIT = 2;
   /** Attempts per step. */
   public static final int MAX_ATTEMPTS = 5;
 
   private ChaosWorkflows() {}
 
-  /** Records the execution and sleeps a little, like a short real step. */
+  /** Records the execution and sleeps a little (1-4 ms, plus the input's {@code workMs}), like a short real step. */
   static void work(Ledger ledger, StepContext ctx) {
     ledger.record(ctx.runId(), ctx.stepName(), ctx.attempt());
     try {
-      Thread.sleep(1 + (ctx.runId().hashCode() & 3));
+      Thread.sleep(1 + (ctx.runId().hashCode() & 3) + Math.max(0, ctx.inputJson().path("workMs").asInt(0)));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -109,6 +130,53 @@ public final class ChaosWorkflows {
       if (in.flaky() && ctx.attempt() == 1) {
         throw new IllegalStateException("chaos: deliberate failure of attempt 1");
       }
+      return "ok";
+    }
+  }
+
+  /** Input of {@link Limited}: the harness's key of the run and the concurrency key. */
+  public record LimitedInput(String key, String k) {}
+
+  /** Fired every second by its cron; records the tick ({@code drover.tick} metadata) in the ledger. */
+  @Workflow(name = CRON, version = "1", description = "chaos suite: a 1-second cron")
+  @Cron(value = CRON_EXPRESSION, name = "every-second")
+  public static final class Ticker {
+    private final Ledger ledger;
+
+    /** @param ledger where executions are recorded */
+    public Ticker(Ledger ledger) {
+      this.ledger = ledger;
+    }
+
+    /** Records itself with its tick. */
+    @Step(name = "tick", maxAttempts = MAX_ATTEMPTS, initialBackoff = "100ms", maxBackoff = "1s")
+    public String tick(StepContext ctx) {
+      ledger.record(ctx.runId(), ctx.stepName(), ctx.attempt(), ctx.metadata().get("drover.tick"));
+      return "ok";
+    }
+  }
+
+  /** At most {@link #LIMIT} runs per key at a time; records each execution's start and end. */
+  @Workflow(name = LIMITED, version = "1", description = "chaos suite: 2 running runs per key")
+  @Concurrency(key = "input.k", maxRunning = LIMIT)
+  public static final class Limited {
+    private final Ledger ledger;
+
+    /** @param ledger where executions are recorded */
+    public Limited(Ledger ledger) {
+      this.ledger = ledger;
+    }
+
+    /** Records its start (with the key), works ~10 ms, records its end. */
+    @Step(name = "limited", maxAttempts = MAX_ATTEMPTS, initialBackoff = "100ms", maxBackoff = "1s")
+    public String limited(LimitedInput in, StepContext ctx) {
+      UUID row = ledger.record(ctx.runId(), ctx.stepName(), ctx.attempt(), in.k());
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      ledger.exit(row);
       return "ok";
     }
   }

@@ -2,14 +2,22 @@ package dev.drover.sdk.internal;
 
 import dev.drover.proto.v1.RunServiceGrpc;
 import dev.drover.proto.v1.WorkerServiceGrpc;
+import io.grpc.CallOptions;
 import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
 import io.grpc.ClientInterceptors;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The gRPC channel shared by a client and its workers, with the bearer token attached to every
@@ -28,6 +36,9 @@ public final class Transport implements AutoCloseable {
   private final Channel channel;
   private final Duration callTimeout;
   private final String target;
+  private final AtomicLong lastBackoffReset = new AtomicLong(System.nanoTime() - RESET_EVERY_NANOS);
+  /** At most this often a failed call makes the channel dial its servers again at once. */
+  private static final long RESET_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
   /**
    * @param address {@code host:port} (an {@code http://} or {@code grpc://} prefix is ignored)
@@ -57,12 +68,52 @@ public final class Transport implements AutoCloseable {
           .usePlaintext()
           .build();
     }
+    Channel reconnecting = ClientInterceptors.intercept(managed, new RedialOnUnavailable());
     if (token != null && !token.isBlank()) {
       Metadata headers = new Metadata();
       headers.put(AUTHORIZATION, "Bearer " + token.trim());
-      this.channel = ClientInterceptors.intercept(managed, MetadataUtils.newAttachHeadersInterceptor(headers));
+      this.channel = ClientInterceptors.intercept(reconnecting, MetadataUtils.newAttachHeadersInterceptor(headers));
     } else {
-      this.channel = managed;
+      this.channel = reconnecting;
+    }
+  }
+
+  /**
+   * A call that failed with UNAVAILABLE makes the channel dial its servers again now
+   * ({@link ManagedChannel#resetConnectBackoff()}), at most every 200 ms. Without it, a server that
+   * was down for a while is only dialled again when gRPC's reconnect backoff says so (up to two
+   * minutes): a worker whose replica stops would fail over to one that came back seconds ago only
+   * after its leases expired, and a restarted single server would wait as long for its workers.
+   * The callers retry at their own pace, which thus becomes the pace of reconnection attempts.
+   */
+  private final class RedialOnUnavailable implements ClientInterceptor {
+    @Override
+    public <ReqT, RespT> ClientCall<ReqT, RespT> interceptCall(
+        MethodDescriptor<ReqT, RespT> method, CallOptions options, Channel next) {
+      return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+        @Override
+        public void start(Listener<RespT> listener, Metadata headers) {
+          super.start(
+              new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+                @Override
+                public void onClose(Status status, Metadata trailers) {
+                  if (status.getCode() == Status.Code.UNAVAILABLE) {
+                    redial();
+                  }
+                  super.onClose(status, trailers);
+                }
+              },
+              headers);
+        }
+      };
+    }
+  }
+
+  private void redial() {
+    long now = System.nanoTime();
+    long last = lastBackoffReset.get();
+    if (now - last >= RESET_EVERY_NANOS && lastBackoffReset.compareAndSet(last, now)) {
+      managed.resetConnectBackoff();
     }
   }
 
