@@ -598,6 +598,16 @@ public final class WorkerRuntime {
     StepModel step = reg == null ? null : reg.model().step(s.getStepName());
     Attempt attempt = new Attempt(s, step, reg);
     inFlight.put(s.getTaskId(), attempt);
+    // Checked after the put: close() sets the flag before it waits for inFlight to empty, so either
+    // the drain sees this attempt (and waits for its report) or this sees the drain.
+    if (draining) {
+      // Delivered as the stream was being cancelled: hand it back instead of running it, since the
+      // reporters may stop before it finishes, and a result that is never reported would be run again.
+      attempt.cancel(CancelReason.SHUTDOWN, "worker '" + config.name() + "' shut down");
+      finish(attempt, failedEvent(attempt, "worker '" + config.name() + "' was shutting down when the step arrived",
+          "WorkerShutdown", "", false));
+      return;
+    }
     try {
       stepExecutor.execute(() -> runAttempt(attempt));
     } catch (RejectedExecutionException e) {
