@@ -208,18 +208,7 @@ public final class HttpTransport implements AutoCloseable {
             throw new HttpError(400, "workflow: required, the name of a registered workflow");
         }
         JsonNode input = body.get("input");
-        Map<String, String> metadata = new HashMap<>();
-        JsonNode md = body.get("metadata");
-        if (md != null && !md.isNull()) {
-            if (!md.isObject()) throw new HttpError(400, "metadata: expected an object of strings");
-            for (Iterator<Map.Entry<String, JsonNode>> it = md.fields(); it.hasNext(); ) {
-                var e = it.next();
-                if (!e.getValue().isTextual()) {
-                    throw new HttpError(400, "metadata." + dev.drover.server.engine.Text.clip(e.getKey(), 40) + ": expected a string");
-                }
-                metadata.put(e.getKey(), e.getValue().asText());
-            }
-        }
+        Map<String, String> metadata = metadata(body);
         JsonNode prio = body.get("priority");
         if (prio != null && !prio.isNull() && !prio.isInt()) throw new HttpError(400, "priority: expected an integer 0-4");
         TriggerCommand cmd = new TriggerCommand(tenant, wf.asText(), optText(body, "version"), input == null ? "{}" : input.toString(),
@@ -239,18 +228,7 @@ public final class HttpTransport implements AutoCloseable {
         if (!body.isObject()) throw new HttpError(400, "body: expected a JSON object");
         String wf = optText(body, "workflow");
         if (wf == null || wf.isBlank()) throw new HttpError(400, "workflow: required");
-        Map<String, String> metadata = new HashMap<>();
-        JsonNode md = body.get("metadata");
-        if (md != null && !md.isNull()) {
-            if (!md.isObject()) throw new HttpError(400, "metadata: expected an object of strings");
-            for (Iterator<Map.Entry<String, JsonNode>> it = md.fields(); it.hasNext(); ) {
-                var e = it.next();
-                if (!e.getValue().isTextual()) {
-                    throw new HttpError(400, "metadata." + dev.drover.server.engine.Text.clip(e.getKey(), 40) + ": expected a string");
-                }
-                metadata.put(e.getKey(), e.getValue().asText());
-            }
-        }
+        Map<String, String> metadata = metadata(body);
         JsonNode lim = body.get("limit");
         if (lim != null && !lim.isNull() && !lim.isInt()) throw new HttpError(400, "limit: expected an integer");
         var ids = engine.replays().replayMatching(tenant, wf, optText(body, "status"), instant(body, "createdAfter"),
@@ -268,6 +246,23 @@ public final class HttpTransport implements AutoCloseable {
         } catch (java.time.format.DateTimeParseException e) {
             throw new HttpError(400, field + ": expected an ISO-8601 instant such as 2026-11-25T10:00:00Z");
         }
+    }
+
+    /** The optional "metadata" object of strings of a request body. */
+    private static Map<String, String> metadata(JsonNode body) {
+        Map<String, String> metadata = new HashMap<>();
+        JsonNode md = body.get("metadata");
+        if (md != null && !md.isNull()) {
+            if (!md.isObject()) throw new HttpError(400, "metadata: expected an object of strings");
+            for (Iterator<Map.Entry<String, JsonNode>> it = md.fields(); it.hasNext(); ) {
+                var e = it.next();
+                if (!e.getValue().isTextual()) {
+                    throw new HttpError(400, "metadata." + dev.drover.server.engine.Text.clip(e.getKey(), 40) + ": expected a string");
+                }
+                metadata.put(e.getKey(), e.getValue().asText());
+            }
+        }
+        return metadata;
     }
 
     /** An optional string field: absent or null means not given; any other type is refused. */
