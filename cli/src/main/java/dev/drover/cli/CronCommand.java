@@ -135,9 +135,8 @@ final class CronCommand {
     }
   }
 
-  /** {@code drover cron show}. */
-  @Command(name = "show", mixinStandardHelpOptions = true, description = "Shows one cron.")
-  static final class Show implements Callable<Integer> {
+  /** A command that acts on one cron and prints it (show, pause, resume). */
+  abstract static class OneCron implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin ClientOptions client;
 
@@ -147,58 +146,43 @@ final class CronCommand {
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
 
+    abstract CronInfo act(DroverClient c);
+
     @Override
     public Integer call() {
       Logging.quiet();
       try (DroverClient c = client.connect()) {
-        print(spec.commandLine().getOut(), c.getCron(id), json);
+        print(spec.commandLine().getOut(), act(c), json);
         return 0;
       }
     }
   }
 
+  /** {@code drover cron show}. */
+  @Command(name = "show", mixinStandardHelpOptions = true, description = "Shows one cron.")
+  static final class Show extends OneCron {
+    @Override
+    CronInfo act(DroverClient c) {
+      return c.getCron(id);
+    }
+  }
+
   /** {@code drover cron pause}. */
   @Command(name = "pause", mixinStandardHelpOptions = true, description = "Pauses a cron: it fires nothing until resumed.")
-  static final class Pause implements Callable<Integer> {
-    @Spec CommandSpec spec;
-    @Mixin ClientOptions client;
-
-    @Parameters(index = "0", paramLabel = "CRON_ID", description = "The cron's id.")
-    String id;
-
-    @Option(names = "--json", description = "Print one JSON object instead of text.")
-    boolean json;
-
+  static final class Pause extends OneCron {
     @Override
-    public Integer call() {
-      Logging.quiet();
-      try (DroverClient c = client.connect()) {
-        print(spec.commandLine().getOut(), c.pauseCron(id), json);
-        return 0;
-      }
+    CronInfo act(DroverClient c) {
+      return c.pauseCron(id);
     }
   }
 
   /** {@code drover cron resume}. */
   @Command(name = "resume", mixinStandardHelpOptions = true,
       description = "Resumes a cron from now (the ticks of the paused period are not fired).")
-  static final class Resume implements Callable<Integer> {
-    @Spec CommandSpec spec;
-    @Mixin ClientOptions client;
-
-    @Parameters(index = "0", paramLabel = "CRON_ID", description = "The cron's id.")
-    String id;
-
-    @Option(names = "--json", description = "Print one JSON object instead of text.")
-    boolean json;
-
+  static final class Resume extends OneCron {
     @Override
-    public Integer call() {
-      Logging.quiet();
-      try (DroverClient c = client.connect()) {
-        print(spec.commandLine().getOut(), c.resumeCron(id), json);
-        return 0;
-      }
+    CronInfo act(DroverClient c) {
+      return c.resumeCron(id);
     }
   }
 
