@@ -52,8 +52,8 @@ public final class StoreTx {
         }
     }
 
-    java.sql.Array array(String type, Object[] values) throws SQLException {
-        return connection.createArrayOf(type, values);
+    java.sql.Array array(String type, Object[] values) {
+        return new ArrayLiteral(type, values);
     }
 
     Map<String, String> settings() {
