@@ -45,10 +45,24 @@ public final class DroverClient implements AutoCloseable {
   private final List<String> addresses;
   private final CopyOnWriteArrayList<Worker> workers = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
+  // Concurrent single triggers share batch calls (see Coalescer): up to 1,000 runs or 1 MiB per call,
+  // at most 4 calls in flight; a lone trigger still goes out at once as a single call.
+  private final dev.drover.sdk.internal.Coalescer<TriggerRunRequest, TriggerRunResponse> triggers;
+  private final dev.drover.sdk.internal.Coalescer<dev.drover.proto.v1.PushEventRequest, dev.drover.proto.v1.PushEventResponse> pushes;
 
   private DroverClient(Builder b) {
     this.addresses = List.copyOf(b.addresses);
     this.transport = new Transport(addresses, b.token, b.callTimeout);
+    this.triggers = new dev.drover.sdk.internal.Coalescer<>(
+        req -> retryingTrigger(deadline -> transport.runs(deadline).triggerRun(req)),
+        reqs -> retryingTrigger(deadline -> transport.runs(deadline).triggerRuns(
+            dev.drover.proto.v1.TriggerRunsRequest.newBuilder().addAllRuns(reqs).build())).getRunsList(),
+        TriggerRunRequest::getSerializedSize, 1_000, 1 << 20, 4);
+    this.pushes = new dev.drover.sdk.internal.Coalescer<>(
+        req -> retryingTrigger(deadline -> transport.events(deadline).pushEvent(req)),
+        reqs -> retryingTrigger(deadline -> transport.events(deadline).pushEvents(
+            dev.drover.proto.v1.PushEventsRequest.newBuilder().addAllEvents(reqs).build())).getEventsList(),
+        dev.drover.proto.v1.PushEventRequest::getSerializedSize, 1_000, 1 << 20, 4);
   }
 
   /** Starts configuring a client. */
@@ -171,7 +185,11 @@ public final class DroverClient implements AutoCloseable {
   public RunHandle runJson(String workflowName, String inputJson, RunOptions options) {
     Objects.requireNonNull(workflowName, "workflowName");
     TriggerRunRequest req = triggerRequest(workflowName, inputJson, options);
-    TriggerRunResponse resp = retryingTrigger(deadline -> transport.runs(deadline).triggerRun(req));
+    // A call with an idempotency key goes alone: two concurrent calls with the same key must each get
+    // the one run back, which is what single calls are defined (and tested) to do.
+    TriggerRunResponse resp = req.getIdempotencyKey().isEmpty()
+        ? triggers.call(req)
+        : retryingTrigger(deadline -> transport.runs(deadline).triggerRun(req));
     return new RunHandle(this, resp.getRunId(), resp.getCreated());
   }
 
@@ -506,7 +524,10 @@ public final class DroverClient implements AutoCloseable {
   public PushResult push(EventRequest event) {
     Objects.requireNonNull(event, "event");
     dev.drover.proto.v1.PushEventRequest req = pushRequest(event, "payload of event '" + event.name() + "'");
-    dev.drover.proto.v1.PushEventResponse resp = retryingTrigger(deadline -> transport.events(deadline).pushEvent(req));
+    // Concurrent pushes share batch calls like triggers do; one with an idempotency key goes alone.
+    dev.drover.proto.v1.PushEventResponse resp = req.getIdempotencyKey().isEmpty()
+        ? pushes.call(req)
+        : retryingTrigger(deadline -> transport.events(deadline).pushEvent(req));
     return toPushResult(resp);
   }
 
