@@ -24,7 +24,13 @@ public final class Json {
    * breaking older consumers; dates are ISO strings so workers in other languages can read them.
    */
   public static final ObjectMapper MAPPER =
-      JsonMapper.builder()
+      // Steps run on virtual threads, so Jackson's default buffer pool (one per thread, in a
+      // ThreadLocal) never reused a buffer: every input read and output written allocated and threw
+      // away its buffers, 13% of a worker's CPU in the burn-down profile. A shared pool reuses them.
+      JsonMapper.builder(
+              com.fasterxml.jackson.core.JsonFactory.builder()
+                  .recyclerPool(com.fasterxml.jackson.core.util.JsonRecyclerPools.newConcurrentDequePool())
+                  .build())
           .addModule(new JavaTimeModule())
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
