@@ -463,7 +463,7 @@ class RateLimitTest {
             var b = client.newWorker("rl-worker-" + i).register(new Static()).slots(4);
             if (i == 0) {
                 b.register(new Dynamic()).register(new Change()).register(new Pausable()).register(new TooMany())
-                        .register(new Retried()).register(new Missing()).slots(16);
+                        .register(new Retried()).register(new Granted()).register(new Missing()).slots(16);
             }
             workers.add(b.start());
         }
