@@ -56,6 +56,11 @@ public final class ChaosWorkflows {
   /** Records the execution and sleeps a little (1-4 ms, plus the input's {@code workMs}), like a short real step. */
   static void work(Ledger ledger, StepContext ctx) {
     ledger.record(ctx.runId(), ctx.stepName(), ctx.attempt());
+    nap(ctx);
+  }
+
+  /** Sleeps 1-4 ms, plus the input's {@code workMs}. */
+  static void nap(StepContext ctx) {
     try {
       Thread.sleep(1 + (ctx.runId().hashCode() & 3) + Math.max(0, ctx.inputJson().path("workMs").asInt(0)));
     } catch (InterruptedException e) {
@@ -212,11 +217,7 @@ public final class ChaosWorkflows {
         if (g.limitName().equals(RATE_LIMIT)) tag = g.key() + "|" + g.windowStart().toEpochMilli() + "|" + g.units();
       }
       ledger.record(ctx.runId(), ctx.stepName(), ctx.attempt(), tag);
-      try {
-        Thread.sleep(1 + (ctx.runId().hashCode() & 3));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      nap(ctx);
       return "ok";
     }
   }
