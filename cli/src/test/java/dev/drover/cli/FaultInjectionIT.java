@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Timeout;
  * stuck, and every execution in the steps' ledger must be an attempt the server recorded; a
  * 1-second cron must fire every tick exactly once (see {@code ChaosHarness.checkCron} for the
  * missed-tick policy), and a workflow limited to 2 running runs per key must never have had more
- * executing at once.
+ * executing at once, and one rate limited to 20 per second per key must never have been granted more
+ * in one window.
  *
  * <p>Runs under failsafe ({@code mvn verify}), after the shaded jar is packaged. Size it with
  * {@code -Ddrover.chaos.runs=N}; give each worker only one server address with
@@ -66,6 +67,10 @@ class FaultInjectionIT {
     assertThat(r.cronUnfinished()).as("cron runs not succeeded: %s", r.problems()).isZero();
     assertThat(r.concurrencyMax()).as("most runs of one key executing at once: %s", r.problems())
         .isBetween(1, dev.drover.bench.chaos.ChaosWorkflows.LIMIT);
+    // Rate limit: units granted per (key, window) counted from the ledger (see LedgerChecks.rates).
+    assertThat(r.rateUnverifiable()).as("rate-limited executions without a usable grant: %s", r.problems()).isZero();
+    assertThat(r.rateMax()).as("most units of one key granted in one window: %s", r.problems())
+        .isBetween(1, dev.drover.bench.chaos.ChaosWorkflows.RATE);
     // Passed: drop the ~150 MB database (the logs stay); after a failure everything is kept to look at.
     deleteRecursively(dir.resolve("postgres"));
   }

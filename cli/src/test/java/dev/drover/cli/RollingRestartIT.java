@@ -62,6 +62,10 @@ class RollingRestartIT {
     assertThat(r.cronUnfinished()).as("cron runs not succeeded: %s", r.problems()).isZero();
     assertThat(r.concurrencyMax()).as("most runs of one key executing at once: %s", r.problems())
         .isBetween(1, ChaosWorkflows.LIMIT);
+    // Rate limit: units granted per (key, window) counted from the ledger (see LedgerChecks.rates).
+    assertThat(r.rateUnverifiable()).as("rate-limited executions without a usable grant: %s", r.problems()).isZero();
+    assertThat(r.rateMax()).as("most units of one key granted in one window: %s", r.problems())
+        .isBetween(1, ChaosWorkflows.RATE);
     deleteRecursively(dir.resolve("postgres"));
   }
 

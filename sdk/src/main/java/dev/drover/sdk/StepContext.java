@@ -128,4 +128,14 @@ public interface StepContext {
    * @throws DroverException NOT_FOUND when the limit does not exist, UNAVAILABLE when no server answers
    */
   void rateLimited(String limitName, String key, java.time.Duration pauseFor);
+
+  /**
+   * The rate limit units this attempt was granted, one per bucket its step draws from ({@code
+   * @RateLimit}); empty when it declares none (or the server predates this information). Each names
+   * the window, on the server's database clock, in which the units were counted: useful to log or
+   * audit what the limiter decided.
+   */
+  default List<RateLimitGrant> rateLimitGrants() {
+    return List.of();
+  }
 }

@@ -128,6 +128,36 @@ class RateLimitTest {
                 (System.nanoTime() - t0) / 1_000_000);
     }
 
+    // ---- the grant, as the worker sees it ----------------------------------------------------------
+
+    @Workflow(name = "rl-grant", version = "1")
+    public static class Granted {
+        @Step
+        @RateLimit(name = "rl-grant", key = "input.customer", units = 2)
+        public List<String> call(Map<String, String> in, dev.drover.sdk.StepContext ctx) {
+            return ctx.rateLimitGrants().stream().map(g -> g.limitName() + "|" + g.key() + "|" + g.units() + "|"
+                    + g.windowStart().toEpochMilli() + "|" + g.window().toMillis()).toList();
+        }
+    }
+
+    @Test
+    void aStepIsToldWhichWindowItsUnitsWereCountedIn() {
+        client.putRateLimit("rl-grant", 10, LONG);
+        RunInfo r = client.run("rl-grant", Map.of("customer", "C")).await(Duration.ofSeconds(10));
+        assertThat(r.status()).isEqualTo(RunStatus.SUCCEEDED);
+        String out = r.steps().get(0).outputJson();
+        String grant = out.substring(2, out.length() - 2); // ["..."]
+        String[] p = grant.split("\\|");
+        assertThat(p).hasSize(5);
+        assertThat(p[0] + "|" + p[1] + "|" + p[2]).isEqualTo("rl-grant|C|2");
+        long start = Long.parseLong(p[3]);
+        assertThat(Long.parseLong(p[4])).isEqualTo(LONG.toMillis());
+        assertThat(start % LONG.toMillis()).as("windows are aligned to the epoch").isZero();
+        // The window holding the moment the step was handed out (the step's start, same database clock).
+        long handedOut = r.steps().get(0).startedAt().toEpochMilli();
+        assertThat(handedOut).isBetween(start, start + LONG.toMillis() - 1);
+    }
+
     static final List<Long> changeStarts = new CopyOnWriteArrayList<>();
 
     @Workflow(name = "rl-change", version = "1")
@@ -433,7 +463,7 @@ class RateLimitTest {
             var b = client.newWorker("rl-worker-" + i).register(new Static()).slots(4);
             if (i == 0) {
                 b.register(new Dynamic()).register(new Change()).register(new Pausable()).register(new TooMany())
-                        .register(new Retried()).register(new Missing()).slots(16);
+                        .register(new Retried()).register(new Granted()).register(new Missing()).slots(16);
             }
             workers.add(b.start());
         }

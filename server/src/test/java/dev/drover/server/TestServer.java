@@ -43,13 +43,18 @@ public final class TestServer {
     }
 
     public static DroverServer start(Path dataDir) {
+        return start(dataDir, "3s");
+    }
+
+    /** A server whose workers' leases last {@code leaseTimeout} (e.g. "20s"). */
+    public static DroverServer start(Path dataDir, String leaseTimeout) {
         ServerConfig.Overrides o = new ServerConfig.Overrides();
         o.dataDir = dataDir.toString();
         o.httpPort = "0";
         o.grpcPort = "0";
         o.bindAddress = "127.0.0.1";
         o.token = TOKEN;
-        o.leaseTimeout = "3s";
+        o.leaseTimeout = leaseTimeout;
         o.heartbeatInterval = "500ms";
         try {
             Map<String, String> env = new HashMap<>();

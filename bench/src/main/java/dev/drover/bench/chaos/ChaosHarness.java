@@ -53,7 +53,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Besides the runs it pushes, the ledger checks two flow-control promises: a 1-second cron
  * ({@link ChaosWorkflows.Ticker}) fired every tick exactly once, and a workflow limited to 2 running
- * runs per key ({@link ChaosWorkflows.Limited}) never had more executing at once. It also measures
+ * runs per key ({@link ChaosWorkflows.Limited}) never had more executing at once, and a workflow rate
+ * limited to 20 per second per key ({@link ChaosWorkflows.Rated}) was never granted more in one window
+ * ({@link LedgerChecks#rates} explains why grants are counted, not start times). It also measures
  * the engine's tables (rows and bytes) before and after.
  *
  * <pre>{@code
@@ -67,6 +69,8 @@ public final class ChaosHarness implements AutoCloseable {
   private static final String TOKEN = "chaos-token-" + UUID.randomUUID();
   private static final int BATCH = 100;
   private static final long MAX_BACKLOG = 2_000;
+  /** Window of {@link ChaosWorkflows#RATE_LIMIT}. */
+  private static final Duration RATE_WINDOW = Duration.ofSeconds(1);
   /** Concurrency keys of the limited workflow's runs. */
   private static final int LIMITED_KEYS = 8;
   /**
@@ -77,7 +81,8 @@ public final class ChaosHarness implements AutoCloseable {
   /** The period of {@link ChaosWorkflows#CRON_EXPRESSION}. */
   static final Duration CRON_PERIOD = Duration.ofSeconds(1);
   /** Ledger steps that end a run (the flaky step ends it on its second attempt). */
-  private static final String TERMINAL_ROWS = "(step IN ('only', 'join', 'limited') OR (step = 'flaky' AND attempt > 1))";
+  private static final String TERMINAL_ROWS =
+      "(step IN ('only', 'join', 'limited', 'rated') OR (step = 'flaky' AND attempt > 1))";
 
   private final ChaosConfig cfg;
   private final Path workDir;
@@ -234,6 +239,7 @@ public final class ChaosHarness implements AutoCloseable {
     for (int i = 0; i < servers.size(); i++) {
       clients.add(DroverClient.builder().addresses(rotated(i)).token(TOKEN).callTimeout(Duration.ofSeconds(10)).build());
     }
+    clients.get(0).putRateLimit(ChaosWorkflows.RATE_LIMIT, ChaosWorkflows.RATE, RATE_WINDOW);
     for (int i = 0; i < cfg.workers(); i++) {
       Map<String, String> env = new HashMap<>();
       List<String> addrs = rotated(i % servers.size());
@@ -316,8 +322,10 @@ public final class ChaosHarness implements AutoCloseable {
           List<String> keys = new ArrayList<>(n);
           for (long k = first; k < first + n; k++) {
             String key = "chaos-" + k;
-            // One run in ten is concurrency-limited (8 keys, 2 running per key); the rest single, DAG, flaky.
-            String wf = k % 10 == 9 ? ChaosWorkflows.LIMITED : switch ((int) (k % 3)) {
+            // One run in ten is concurrency-limited (8 keys, 2 running per key), one in twenty rate
+            // limited (20/s per key; 3 of 4 on key r0, so that key's limit binds whenever work piles up,
+            // as after an outage, without slowing the whole test down); the rest single, DAG, flaky.
+            String wf = k % 10 == 9 ? ChaosWorkflows.LIMITED : k % 20 == 6 ? ChaosWorkflows.RATED : switch ((int) (k % 3)) {
               case 0 -> ChaosWorkflows.SINGLE;
               case 1 -> ChaosWorkflows.DAG;
               default -> ChaosWorkflows.FLAKY;
@@ -326,6 +334,7 @@ public final class ChaosHarness implements AutoCloseable {
             workflowOf.put(key, wf);
             Object input = wf.equals(ChaosWorkflows.LIMITED)
                 ? new ChaosWorkflows.LimitedInput(key, "k" + (k / 10) % LIMITED_KEYS)
+                : wf.equals(ChaosWorkflows.RATED) ? new ChaosWorkflows.LimitedInput(key, (k / 20) % 4 == 3 ? "r1" : "r0")
                 : new ChaosInput(key, true, workMs);
             batch.add(RunRequest.of(wf, input, RunOptions.defaults().withIdempotencyKey(key)));
           }
@@ -691,6 +700,7 @@ public final class ChaosHarness implements AutoCloseable {
     Map<String, Map<String, List<Integer>>> ledger = new HashMap<>();
     Map<Instant, Set<String>> ledgerTicks = new HashMap<>();
     List<LedgerChecks.Span> spans = new ArrayList<>();
+    List<LedgerChecks.Grant> grants = new ArrayList<>();
     try (Connection c = DriverManager.getConnection(jdbcUrl()); Statement st = c.createStatement()) {
       st.setFetchSize(10_000);
       c.setAutoCommit(false);
@@ -705,6 +715,8 @@ public final class ChaosHarness implements AutoCloseable {
             Timestamp exited = rs.getTimestamp(6);
             spans.add(new LedgerChecks.Span(run, rs.getInt(3), rs.getString(4), rs.getTimestamp(5).toInstant(),
                 exited == null ? null : exited.toInstant()));
+          } else if (step.equals("rated")) {
+            grants.add(grant(run, rs.getInt(3), rs.getString(4), rs.getTimestamp(5).toInstant()));
           }
         }
       }
@@ -784,17 +796,25 @@ public final class ChaosHarness implements AutoCloseable {
 
     CronCheck cron = checkCron(deadline, ledgerTicks, problems);
     LedgerChecks.Concurrency conc = LedgerChecks.concurrency(spans, ChaosWorkflows.LIMIT, problems);
-    // RATE LIMITS (issue 5, being built in another worktree): once rate limits exist, ChaosWorkflows
-    // gets a rate-limited workflow whose step records its start with the limit's key as ledger tag,
-    // and this is where to check, per key, that no window of the limit's period holds more starts
-    // than it allows (report rate_max=... next to concurrency_max in the summary line).
+    LedgerChecks.Rates rates = LedgerChecks.rates(grants, ChaosWorkflows.RATE, RATE_WINDOW.toMillis(), problems);
+    log("rate limit " + ChaosWorkflows.RATE + "/s per key: " + grants.size() + " executions, at most " + rates.max()
+        + " units granted to a key in one window, " + rates.violations() + " windows over; for information: at most "
+        + rates.startsMax() + " starts of a key in one wall-clock second, the latest start "
+        + rates.lateMaxMs() + " ms after the end of its granted window");
 
     List<TableSize> after = tableSizes();
     long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
     return new ChaosResult(accepted.size(), completed, lost, duplicates, stuck, reexecutions, workerKills.get(),
         serverKills.get(), pgRestarts.get(), connectionKills.get(), gracefulRestarts.get(), forcedStops.get(),
         cron.ticks(), cron.missing(), cron.doubled(), cron.collapsed(), cron.unfinished(), conc.max(),
-        conc.staleOverlaps(), seconds, tablesBefore, peak(tablesPeak, after), after, List.copyOf(problems));
+        conc.staleOverlaps(), rates.max(), rates.violations(), rates.unverifiable(), rates.startsMax(), seconds, tablesBefore, peak(tablesPeak, after), after, List.copyOf(problems));
+  }
+
+  /** A rated step's ledger row: tag {@code <key>|<window start ms>|<units>}, or "?" without a grant. */
+  private static LedgerChecks.Grant grant(String run, int attempt, String tag, Instant start) {
+    String[] p = tag == null ? new String[0] : tag.split("\\|");
+    if (p.length != 3) return new LedgerChecks.Grant(run, attempt, null, 0, 0, start);
+    return new LedgerChecks.Grant(run, attempt, p[0], Long.parseLong(p[1]), Integer.parseInt(p[2]), start);
   }
 
   /** Logs the attempts that did not succeed, by status, error (ids masked) and worker, with when they ended. */

@@ -29,6 +29,12 @@ import java.util.List;
  *     (the limit is {@link ChaosWorkflows#LIMIT})
  * @param concurrencyStaleOverlaps two executions of one run at once (a lease expired while the old
  *     attempt still ran): the same run, so one place in the limit
+ * @param rateMax the most units of {@link ChaosWorkflows#RATE_LIMIT} granted to one key in one
+ *     window, counted over the executions in the ledger (the capacity is {@link ChaosWorkflows#RATE})
+ * @param rateViolations (key, window) pairs granted more than the capacity
+ * @param rateUnverifiable rate-limited executions whose grant was missing or impossible
+ * @param rateStartsMax information: the most rate-limited executions of one key that started in one
+ *     wall-clock second (may exceed the capacity legitimately: see {@code LedgerChecks.rates})
  * @param seconds wall time of the whole run
  * @param tablesBefore engine table sizes after the servers started, before any work
  * @param tablesPeak the largest size of each table seen (measured every minute in a soak)
@@ -56,6 +62,10 @@ public record ChaosResult(
     int cronUnfinished,
     int concurrencyMax,
     int concurrencyStaleOverlaps,
+    int rateMax,
+    int rateViolations,
+    int rateUnverifiable,
+    int rateStartsMax,
     long seconds,
     List<TableSize> tablesBefore,
     List<TableSize> tablesPeak,
@@ -69,7 +79,8 @@ public record ChaosResult(
         + serverKills + " pg_restarts=" + pgRestarts + " connection_kills=" + connectionKills + " graceful_restarts="
         + gracefulRestarts + " forced_stops=" + forcedStops + " cron_ticks=" + cronTicks + " missing=" + cronMissing
         + " doubled=" + cronDoubled + " collapsed=" + cronCollapsed + " cron_unfinished=" + cronUnfinished
-        + " concurrency_max=" + concurrencyMax + " seconds=" + seconds;
+        + " concurrency_max=" + concurrencyMax + " rate_max=" + rateMax + "/" + ChaosWorkflows.RATE + " seconds="
+        + seconds;
   }
 
   /** The table sizes: one line, {@code rows/bytes} of each table before, at the peak and after. */
@@ -112,7 +123,9 @@ public record ChaosResult(
         + connectionKills + ",\"graceful_restarts\":" + gracefulRestarts + ",\"forced_stops\":" + forcedStops
         + ",\"cron_ticks\":" + cronTicks + ",\"cron_missing\":" + cronMissing + ",\"cron_doubled\":" + cronDoubled
         + ",\"cron_collapsed\":" + cronCollapsed + ",\"cron_unfinished\":" + cronUnfinished + ",\"concurrency_max\":"
-        + concurrencyMax + ",\"concurrency_stale_overlaps\":" + concurrencyStaleOverlaps + ",\"seconds\":" + seconds
+        + concurrencyMax + ",\"concurrency_stale_overlaps\":" + concurrencyStaleOverlaps + ",\"rate_max\":" + rateMax
+        + ",\"rate_capacity\":" + ChaosWorkflows.RATE + ",\"rate_violations\":" + rateViolations
+        + ",\"rate_unverifiable\":" + rateUnverifiable + ",\"rate_starts_max\":" + rateStartsMax + ",\"seconds\":" + seconds
         + ",\"tables_before\":" + json(tablesBefore) + ",\"tables_peak\":" + json(tablesPeak) + ",\"tables_after\":"
         + json(tablesAfter) + ",\"problems\":" + p + "}";
   }
@@ -129,10 +142,12 @@ public record ChaosResult(
 
   /**
    * Whether the promise held: nothing lost, nothing stuck, no unexplained duplicate, every cron tick
-   * fired once (or collapsed by the policy), every cron run succeeded, no concurrency limit exceeded.
+   * fired once (or collapsed by the policy), every cron run succeeded, no concurrency limit exceeded,
+   * no rate limit window granted more than its capacity (and every rate-limited execution verifiable).
    */
   public boolean ok() {
     return lost == 0 && stuck == 0 && duplicates == 0 && cronMissing == 0 && cronDoubled == 0 && cronUnfinished == 0
-        && concurrencyMax <= ChaosWorkflows.LIMIT;
+        && concurrencyMax <= ChaosWorkflows.LIMIT && rateViolations == 0 && rateUnverifiable == 0
+        && rateMax <= ChaosWorkflows.RATE;
   }
 }

@@ -29,6 +29,7 @@ public final class ChaosWorkerMain {
         .register(new ChaosWorkflows.Flaky(ledger))
         .register(new ChaosWorkflows.Ticker(ledger))
         .register(new ChaosWorkflows.Limited(ledger))
+        .register(new ChaosWorkflows.Rated(ledger))
         .slots(slots)
         .start();
     System.out.println("chaos worker " + name + " started (" + slots + " slots, servers " + addresses + ")");

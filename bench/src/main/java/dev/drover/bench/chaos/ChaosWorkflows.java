@@ -2,6 +2,8 @@ package dev.drover.bench.chaos;
 
 import dev.drover.sdk.Concurrency;
 import dev.drover.sdk.Cron;
+import dev.drover.sdk.RateLimit;
+import dev.drover.sdk.RateLimitGrant;
 import dev.drover.sdk.Step;
 import dev.drover.sdk.StepContext;
 import dev.drover.sdk.Workflow;
@@ -20,10 +22,10 @@ import java.util.UUID;
  * runs per key (its ledger rows carry the key and the execution's start and end, so the harness can
  * show no key ever had more than 2 runs executing at once).
  *
- * <p>RATE LIMITS (issue 5, built in another worktree): when they land, add a workflow here whose
- * step is rate limited (say 20/s on a key shared by every worker) and records its start in the
- * ledger with the key as tag; the harness's {@code checkRates} (marked there) then checks that no
- * window of the limit's length holds more starts than the limit allows.
+ * <p>{@link Rated} draws from the rate limit {@link #RATE_LIMIT} ({@link #RATE} per second per
+ * {@code input.k}, created by the harness). Its ledger rows carry the key and the window the server
+ * granted the units in ({@link StepContext#rateLimitGrants()}), so the harness can count grants per
+ * window; see {@code LedgerChecks.rates} for why grants and not start times.
  */
 public final class ChaosWorkflows {
   /** Name of the single-step workflow. */
@@ -40,6 +42,12 @@ public final class ChaosWorkflows {
   public static final String LIMITED = "chaos-limited";
   /** Runs of {@link #LIMITED} allowed to run at once per key. */
   public static final int LIMIT = 2;
+  /** Name of the rate-limited workflow. */
+  public static final String RATED = "chaos-rated";
+  /** The rate limit its step draws from (one bucket per {@code input.k}). */
+  public static final String RATE_LIMIT = "chaos-rate";
+  /** Capacity of {@link #RATE_LIMIT} per 1-second window. */
+  public static final int RATE = 20;
   /** Attempts per step. */
   public static final int MAX_ATTEMPTS = 5;
 
@@ -48,6 +56,11 @@ public final class ChaosWorkflows {
   /** Records the execution and sleeps a little (1-4 ms, plus the input's {@code workMs}), like a short real step. */
   static void work(Ledger ledger, StepContext ctx) {
     ledger.record(ctx.runId(), ctx.stepName(), ctx.attempt());
+    nap(ctx);
+  }
+
+  /** Sleeps 1-4 ms, plus the input's {@code workMs}. */
+  static void nap(StepContext ctx) {
     try {
       Thread.sleep(1 + (ctx.runId().hashCode() & 3) + Math.max(0, ctx.inputJson().path("workMs").asInt(0)));
     } catch (InterruptedException e) {
@@ -177,6 +190,34 @@ public final class ChaosWorkflows {
         Thread.currentThread().interrupt();
       }
       ledger.exit(row);
+      return "ok";
+    }
+  }
+
+  /**
+   * At most {@link #RATE} starts per second per key; records each execution with its grant: tag
+   * {@code <key>|<window start ms>|<units>} (tag "?" when the server sent no grant, which the
+   * harness reports).
+   */
+  @Workflow(name = RATED, version = "1", description = "chaos suite: 20 per second per key")
+  public static final class Rated {
+    private final Ledger ledger;
+
+    /** @param ledger where executions are recorded */
+    public Rated(Ledger ledger) {
+      this.ledger = ledger;
+    }
+
+    /** Records its start with the granted window, works 1-4 ms. */
+    @Step(name = "rated", maxAttempts = MAX_ATTEMPTS, initialBackoff = "100ms", maxBackoff = "1s")
+    @RateLimit(name = RATE_LIMIT, key = "input.k")
+    public String rated(LimitedInput in, StepContext ctx) {
+      String tag = "?";
+      for (RateLimitGrant g : ctx.rateLimitGrants()) {
+        if (g.limitName().equals(RATE_LIMIT)) tag = g.key() + "|" + g.windowStart().toEpochMilli() + "|" + g.units();
+      }
+      ledger.record(ctx.runId(), ctx.stepName(), ctx.attempt(), tag);
+      nap(ctx);
       return "ok";
     }
   }

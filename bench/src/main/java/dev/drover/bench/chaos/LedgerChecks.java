@@ -128,6 +128,84 @@ final class LedgerChecks {
     return new Concurrency(max, stale, violations);
   }
 
+  /**
+   * One execution of a rate-limited step, with the grant its attempt carried.
+   *
+   * @param key the bucket key granted ({@code null}: the attempt carried no grant)
+   * @param windowStartMs start of the window the units were counted in (database clock)
+   * @param start when the execution started (ledger, database clock)
+   */
+  record Grant(String runId, int attempt, String key, long windowStartMs, int units, Instant start) {}
+
+  /**
+   * What the rate check found.
+   *
+   * @param max the most units granted to one key in one window (executions that ran; the limit is
+   *     the capacity)
+   * @param violations (key, window) pairs over the capacity
+   * @param unverifiable executions that carried no grant, or one that cannot be right (a window
+   *     starting more than a second after the execution started)
+   * @param startsMax information: the most executions of one key that started in one wall-clock
+   *     second (database clock)
+   * @param lateMaxMs information: the longest an execution started after the end of its granted window
+   */
+  record Rates(int max, int violations, int unverifiable, int startsMax, long lateMaxMs) {}
+
+  /**
+   * Whether the limiter ever granted more than {@code capacity} units of one key in one window.
+   *
+   * <p>Why grants and not start times: units are taken when the server hands a step out (the claim,
+   * on the database clock), and the worker starts it later — milliseconds normally, but under
+   * SIGKILLs, a PostgreSQL restart and two busy cores that delay can exceed the policy's end-of-window
+   * guard (200 ms), so a step granted at the end of window w may start in window w+1, on top of
+   * w+1's own capacity. Counting start times per wall-clock second would then fail although the
+   * limiter did exactly what it promises. Instead each attempt carries the window its units were
+   * counted in (StartStep.rate_limit_grants), the step writes it to the ledger, and this counts
+   * grants per (key, window): that is exact, cannot fail spuriously, and catches every over-grant
+   * among executions that ran (two replicas deciding on stale counts, a lost bucket lock, a wrong
+   * window length all show up as a window with more grants than the capacity). An executed attempt
+   * whose grant was lost would be missing from the counts, so an execution without a grant is an
+   * error too. Executions of one attempt count once (one grant); a re-execution after a lease expiry
+   * is a new attempt, granted — and consuming units — again, in its own window, so it counts there.
+   * Start times per second are reported as information.
+   */
+  static Rates rates(List<Grant> executions, int capacity, long windowMs, List<String> problems) {
+    record Window(String key, long startMs) {}
+    Map<Window, Map<String, Integer>> granted = new HashMap<>(); // window -> "run/attempt" -> units
+    Map<String, Map<Long, Integer>> startsPerSecond = new HashMap<>();
+    int unverifiable = 0;
+    long lateMax = 0;
+    for (Grant g : executions) {
+      long startMs = g.start().toEpochMilli();
+      startsPerSecond.computeIfAbsent(String.valueOf(g.key()), k -> new HashMap<>())
+          .merge(Math.floorDiv(startMs, 1000), 1, Integer::sum);
+      // A window after the start cannot be the one granted (both instants are on the database clock;
+      // a second of slack for clock adjustments).
+      if (g.key() == null || g.windowStartMs() > startMs + 1000) {
+        if (unverifiable++ < 5) {
+          note(problems, "rate: run " + g.runId() + " attempt " + g.attempt() + " started at " + g.start()
+              + (g.key() == null ? " without a grant" : " with a grant for the later window " + g.windowStartMs()));
+        }
+        continue;
+      }
+      lateMax = Math.max(lateMax, startMs - (g.windowStartMs() + windowMs));
+      granted.computeIfAbsent(new Window(g.key(), g.windowStartMs()), w -> new HashMap<>())
+          .put(g.runId() + "/" + g.attempt(), g.units());
+    }
+    int max = 0, violations = 0;
+    for (var e : granted.entrySet()) {
+      int units = e.getValue().values().stream().mapToInt(Integer::intValue).sum();
+      max = Math.max(max, units);
+      if (units > capacity && violations++ < 5) {
+        note(problems, "rate limit key " + e.getKey().key() + ": " + units + " units granted in the window starting "
+            + Instant.ofEpochMilli(e.getKey().startMs()) + " (capacity " + capacity + "): " + e.getValue().keySet());
+      }
+    }
+    int startsMax = startsPerSecond.values().stream().flatMap(m -> m.values().stream()).mapToInt(Integer::intValue)
+        .max().orElse(0);
+    return new Rates(max, violations, unverifiable, startsMax, Math.max(0, lateMax));
+  }
+
   private static void note(List<String> problems, String s) {
     if (problems.size() < 20) problems.add(s);
   }

@@ -131,6 +131,14 @@ final class StepContextImpl implements StepContext {
   }
 
   @Override
+  public java.util.List<dev.drover.sdk.RateLimitGrant> rateLimitGrants() {
+    return start.getRateLimitGrantsList().stream()
+        .map(g -> new dev.drover.sdk.RateLimitGrant(g.getLimitName(), g.getKey(), g.getUnits(),
+            java.time.Instant.ofEpochMilli(g.getWindowStartMs()), java.time.Duration.ofMillis(g.getWindowMs())))
+        .toList();
+  }
+
+  @Override
   public String runId() {
     return start.getRunId();
   }

@@ -8,6 +8,7 @@ import dev.drover.proto.v1.HeartbeatResponse;
 import dev.drover.proto.v1.ListenRequest;
 import dev.drover.proto.v1.RegisterRequest;
 import dev.drover.proto.v1.RegisterResponse;
+import dev.drover.proto.v1.ReleaseStepsRequest;
 import dev.drover.proto.v1.ReportStepEventsRequest;
 import dev.drover.proto.v1.ReportStepEventsResponse;
 import dev.drover.proto.v1.StartStep;
@@ -187,6 +188,16 @@ public final class WorkerRuntime {
   private volatile boolean reporterStop;
   private volatile boolean reporterAbort;
   private volatile ClientCallStreamObserver<ListenRequest> listenCall;
+  /** Counted down when the Listen stream ends while the worker is shutting down (see {@link #handBack}). */
+  private final java.util.concurrent.CountDownLatch listenEndedWhileDraining = new java.util.concurrent.CountDownLatch(1);
+  /**
+   * Attempts that arrived after shutdown began, not started: handed back to the server. Null once
+   * {@link #handBack} took them; later arrivals are reported as failed, as before hand-back existed.
+   */
+  private List<Attempt> arrivedWhileDraining = new ArrayList<>();
+  private final Object handBackLock = new Object();
+  /** How long close() waits for the server to end the Listen stream before it gives up on handing back. */
+  private static final long LEAVE_WAIT_MS = 5_000;
   private Thread supervisor;
   // One is best measured on 2 cores (burn-down 15k/s with 1, 12k/s with 3: more calls in flight
   // only add contention); the loop supports more for machines with cores to spare.
@@ -314,10 +325,11 @@ public final class WorkerRuntime {
       shutdownExecutors();
       return;
     }
+    long deadline = System.currentTimeMillis() + Math.max(0, drainDeadline.toMillis());
     draining = true;
+    handBack(Math.min(deadline, System.currentTimeMillis() + LEAVE_WAIT_MS));
     connected = false;
     cancelListen("worker closing");
-    long deadline = System.currentTimeMillis() + Math.max(0, drainDeadline.toMillis());
     while (!inFlight.isEmpty() && System.currentTimeMillis() < deadline) {
       if (!sleep(10)) {
         break;
@@ -348,6 +360,82 @@ public final class WorkerRuntime {
     joinQuietly(supervisor, 2_000);
     shutdownExecutors();
     log.info("worker '{}' ({}) stopped", config.name(), workerId);
+  }
+
+  /**
+   * Hands back the steps that reached this worker after its shutdown began, so that another worker
+   * runs them at once instead of after their lease.
+   *
+   * <p>This SDK has no buffer: a step starts on its own virtual thread the moment it arrives. So what
+   * a worker holds without having started it is only what is on its way when shutdown begins: sent
+   * by the server (claimed, leased to this worker) but not received yet, on the wire or in gRPC's
+   * buffers. Cancelling the stream (what close() did before) drops those messages, and the steps
+   * then waited out their lease. Instead the worker asks the server to end its stream
+   * (ReleaseSteps with leaving: no more work, and the replica holding the stream completes it). The
+   * stream is ordered, so once it ended everything sent has arrived; {@link #startAttempt} kept what
+   * arrived meanwhile instead of starting it, and those attempts go back with a second call. While
+   * this waits, attempts already running go on (the drain deadline covers both). An older server
+   * (UNIMPLEMENTED), an unreachable one, or a stream that does not end in time leaves the rest to
+   * the old path: arrivals are reported as failed, steps still on the wire wait for their lease.
+   */
+  private void handBack(long untilMillis) {
+    boolean supported = true;
+    if (connected) {
+      while (listenEndedWhileDraining.getCount() > 0 && System.currentTimeMillis() < untilMillis) {
+        try {
+          transport.workers().releaseSteps(
+              ReleaseStepsRequest.newBuilder().setWorkerId(workerId).setLeaving(true).build());
+        } catch (StatusRuntimeException e) {
+          if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
+            supported = false;
+            break;
+          }
+          log.debug("worker '{}' could not announce its shutdown: {}", config.name(), describe(e));
+        }
+        // Repeated: the replica holding the stream hears of it through a notification, which can be lost.
+        try {
+          listenEndedWhileDraining.await(
+              Math.max(1, Math.min(1_000, untilMillis - System.currentTimeMillis())), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
+    List<Attempt> back;
+    synchronized (handBackLock) {
+      back = arrivedWhileDraining;
+      arrivedWhileDraining = null;
+    }
+    if (back.isEmpty()) {
+      return;
+    }
+    int released = -1;
+    if (supported) {
+      ReleaseStepsRequest.Builder req = ReleaseStepsRequest.newBuilder().setWorkerId(workerId);
+      for (Attempt a : back) {
+        req.addSteps(AttemptRef.newBuilder().setTaskId(a.taskId()).setAttempt(a.attempt()));
+      }
+      for (int tries = 0; tries < 3 && released < 0; tries++) {
+        try {
+          released = transport.workers().releaseSteps(req.build()).getReleased();
+        } catch (StatusRuntimeException e) {
+          log.debug("worker '{}' could not hand back {} step(s): {}", config.name(), back.size(), describe(e));
+          if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED || !sleep(200)) {
+            break;
+          }
+        }
+      }
+    }
+    if (released >= 0) {
+      // Those not released were no longer this worker's (their run was cancelled, say): nothing to do.
+      log.info("worker '{}' handed back {} step(s) it had not started", config.name(), released);
+      return;
+    }
+    for (Attempt a : back) {
+      finish(a, failedEvent(a, "worker '" + config.name() + "' was shutting down when the step arrived",
+          "WorkerShutdown", "", false));
+    }
   }
 
   /** Worker name. */
@@ -434,6 +522,9 @@ public final class WorkerRuntime {
   }
 
   private void listenEnded(long generation, Throwable t) {
+    if (generation == listenGeneration.get() && draining) {
+      listenEndedWhileDraining.countDown(); // asked for by handBack()
+    }
     if (generation != listenGeneration.get() || draining || stopped) {
       return; // a stream we replaced or cancelled ourselves
     }
@@ -601,8 +692,16 @@ public final class WorkerRuntime {
     // Checked after the put: close() sets the flag before it waits for inFlight to empty, so either
     // the drain sees this attempt (and waits for its report) or this sees the drain.
     if (draining) {
-      // Delivered as the stream was being cancelled: hand it back instead of running it, since the
-      // reporters may stop before it finishes, and a result that is never reported would be run again.
+      // Delivered after shutdown began: hand it back instead of running it, since the reporters may
+      // stop before it finishes, and a result that is never reported would be run again.
+      synchronized (handBackLock) {
+        if (arrivedWhileDraining != null) {
+          inFlight.remove(s.getTaskId(), attempt);
+          arrivedWhileDraining.add(attempt);
+          return;
+        }
+      }
+      // Too late to hand back (or the server cannot take it back): report it as not run.
       attempt.cancel(CancelReason.SHUTDOWN, "worker '" + config.name() + "' shut down");
       finish(attempt, failedEvent(attempt, "worker '" + config.name() + "' was shutting down when the step arrived",
           "WorkerShutdown", "", false));

@@ -179,6 +179,10 @@ final class Dispatcher implements Runnable {
                 b.putAllMetadata(metadata(c.metadataJson()));
                 String context = contexts.get(t.runId() + "/" + t.stepName());
                 if (context != null) b.setContextJson(context);
+                for (RateLimits.Grant g : admission[0].grantsOf(t.id())) {
+                    b.addRateLimitGrants(dev.drover.proto.v1.RateLimitGrant.newBuilder().setLimitName(g.limit()).setKey(g.key())
+                            .setUnits(g.units()).setWindowStartMs(g.windowStartMs()).setWindowMs(g.windowMs()));
+                }
                 out.add(b.build());
             }
             return out;

@@ -91,6 +91,8 @@ public final class Engine implements AutoCloseable {
             if (freed) dispatcher.wake();
         } else if (WorkerRegistry.STATE_CHANNEL.equals(channel)) {
             registry.stateChanged(payload);
+        } else if (WorkerRegistry.LEAVING_CHANNEL.equals(channel)) {
+            registry.leavingElsewhere(payload);
         } else if (STOP_CHANNEL.equals(channel)) {
             String[] p = payload.split(":", 4);
             if (p.length == 4) {
@@ -135,7 +137,8 @@ public final class Engine implements AutoCloseable {
         timers.scheduleWithFixedDelay(this::safeMaintenance, 200, 250, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(this::safeWatch, 250, 250, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(this::announceWork, 20, 20, TimeUnit.MILLISECONDS);
-        notifications = db.listen(java.util.List.of(WORK_CHANNEL, STOP_CHANNEL, RELEASE_CHANNEL, WorkerRegistry.STATE_CHANNEL),
+        notifications = db.listen(java.util.List.of(WORK_CHANNEL, STOP_CHANNEL, RELEASE_CHANNEL, WorkerRegistry.STATE_CHANNEL,
+                        WorkerRegistry.LEAVING_CHANNEL),
                 this::onNotification);
         timers.scheduleWithFixedDelay(this::safeRecount, 1, 1, TimeUnit.SECONDS);
         timers.scheduleWithFixedDelay(this::safePruneRateBuckets, 60, 60, TimeUnit.SECONDS);

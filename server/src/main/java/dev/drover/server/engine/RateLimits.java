@@ -265,11 +265,22 @@ public final class RateLimits {
      * ({@link #afterCommit}) about those held back.
      */
     record Admission(List<Claimed> admitted, int heldBack, long nowMs, long earliestRetryMs, Map<String, Long> holdActionsUntilMs,
-                     Map<String, Why> problems) {
+                     Map<String, Why> problems, Map<Long, List<Grant>> grants) {
         static Admission all(List<Claimed> claimed) {
-            return new Admission(claimed, 0, 0, 0, Map.of(), Map.of());
+            return new Admission(claimed, 0, 0, 0, Map.of(), Map.of(), Map.of());
+        }
+
+        /** The units an admitted task was granted (none when its step declares no rate limit). */
+        List<Grant> grantsOf(long taskId) {
+            return grants.getOrDefault(taskId, List.of());
         }
     }
+
+    /**
+     * Units of one bucket granted to an admitted task, in the window starting at {@code windowStartMs}
+     * (database clock): sent to the worker with the step (StartStep.rate_limit_grants).
+     */
+    record Grant(String limit, String key, int units, long windowStartMs, long windowMs) {}
 
     /** True while the dispatcher should not claim this action (every step of it waits for a full global bucket). */
     boolean holding(String tenantId, String action) {
@@ -340,12 +351,14 @@ public final class RateLimits {
         // Per action: the earliest retry if every claimed task of it waits for global buckets only, else -1.
         Map<String, Long> hold = new HashMap<>();
         Map<String, Why> problems = new HashMap<>();
+        Map<Long, List<Grant>> grants = new HashMap<>();
         for (int i = 0; i < claimed.size(); i++) {
             Claimed c = claimed.get(i);
             Decision d = o.decisions().get(i);
             String action = Backlog.key(tenant, c.task().workflowName() + "/" + c.task().stepName());
             if (d.go()) {
                 admitted.add(c);
+                if (!uses.get(i).isEmpty()) grants.put(c.task().id(), grants(uses.get(i), buckets, now));
                 hold.put(action, -1L);
                 continue;
             }
@@ -362,7 +375,18 @@ public final class RateLimits {
             queries.holdBack(tx, heldIds.toArray(Long[]::new), heldAt.toArray(Long[]::new), heldBy.toArray(String[]::new));
         }
         hold.values().removeIf(v -> v < 0);
-        return new Admission(admitted, heldIds.size(), now, heldIds.isEmpty() ? 0 : earliest, hold, problems);
+        return new Admission(admitted, heldIds.size(), now, heldIds.isEmpty() ? 0 : earliest, hold, problems, grants);
+    }
+
+    /** What a task that went took: per bucket, its units in the window current at {@code nowMs} (the decision's). */
+    private static List<Grant> grants(List<Use> uses, Map<BucketId, Bucket> buckets, long nowMs) {
+        List<Grant> out = new ArrayList<>(uses.size());
+        for (Use u : uses) {
+            long windowMs = buckets.get(u.bucket()).limitWindowMs();
+            out.add(new Grant(u.bucket().limit(), u.bucket().key(), u.units(), RateLimitPolicy.windowStart(nowMs, windowMs),
+                    windowMs));
+        }
+        return out;
     }
 
     /** After the claim committed: schedules the wake-up for the held-back tasks, and warns about misconfigured steps. */

@@ -7,6 +7,7 @@ import dev.drover.proto.v1.CancelStep;
 import dev.drover.proto.v1.StepDefinition;
 import dev.drover.proto.v1.WorkflowDefinition;
 import dev.drover.server.store.Database;
+import dev.drover.server.store.TaskQueries;
 import dev.drover.server.store.WorkerQueries;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -239,6 +240,86 @@ public final class WorkerRegistry {
             v = get(tenantId, workerIdText);
         }
         return v;
+    }
+
+    // ---- a worker shutting down (ReleaseSteps) ---------------------------------------------------------
+
+    /** Tells every replica that a worker is leaving (payload: worker id); see {@link #endStream}. */
+    static final String LEAVING_CHANNEL = "drover_worker_leaving";
+
+    /**
+     * A worker shutting down gracefully: stored as draining, so no replica's claim gives it anything
+     * more, and its stream is ended by the replica that holds it (here, or told through the database),
+     * so that every step sent to it arrives before the end of the stream. Idempotent: the worker repeats
+     * the call until it sees its stream end (a notification can be lost).
+     */
+    public void leaving(String tenantId, String workerIdText) {
+        UUID id = Ids.parse("worker_id", workerIdText);
+        boolean found = db.inTx(tx -> workers.setState(tx, tenantId, id, "draining"));
+        if (!found) throw new EngineException(EngineException.Kind.NOT_FOUND, "worker " + id + " not found");
+        if (!endStream(id)) {
+            try {
+                db.notify(LEAVING_CHANNEL, id.toString());
+            } catch (RuntimeException e) {
+                log.debug("Could not announce a leaving worker (it will ask again): {}", e.toString());
+            }
+        }
+    }
+
+    /**
+     * Ends the stream of a leaving worker held here; false when it is not held here. The session is
+     * closed before the stream is completed: a step claimed for it from then on fails to send and is
+     * given back by its sender ({@link Dispatch#send} callers unclaim), and a send that got in first is
+     * on the stream ahead of its end (sends and the close are serialized on the connection).
+     */
+    boolean endStream(UUID id) {
+        WorkerSession s = sessions.get(id);
+        if (s == null) return false;
+        s.state = "draining";
+        s.open = false;
+        sessions.remove(id, s);
+        s.connection.close();
+        log.info("Worker '{}' ({}) is shutting down: its stream is closed", s.name, id);
+        return true;
+    }
+
+    /** Another replica was asked to end a leaving worker's stream. */
+    void leavingElsewhere(String workerIdText) {
+        try {
+            endStream(UUID.fromString(workerIdText));
+        } catch (IllegalArgumentException e) {
+            log.debug("Ignoring a bad leaving-worker notification: {}", workerIdText);
+        }
+    }
+
+    /**
+     * Puts back in the queue the attempts a leaving worker received and will not start (see
+     * {@link TaskQueries#handBack}); returns how many went back. Rate limit units they were granted stay
+     * consumed and sticky runs keep their worker, as after a lease expiry; concurrency places belong to
+     * the run or step, which keeps them.
+     */
+    public int handBack(String tenantId, String workerIdText, List<InFlight> attempts) {
+        UUID id = Ids.parse("worker_id", workerIdText);
+        if (attempts.isEmpty()) return 0;
+        if (attempts.size() > 100_000) throw EngineException.invalid("steps: at most 100000 per call");
+        Long[] ids = attempts.stream().map(InFlight::taskId).toArray(Long[]::new);
+        Integer[] numbers = attempts.stream().map(InFlight::attempt).toArray(Integer[]::new);
+        List<dev.drover.server.store.Rows.TaskRow> back = db.inTx(tx -> tasks.handBack(tx, tenantId, id, ids, numbers));
+        WorkerSession s = sessions.get(id);
+        for (var t : back) {
+            backlog.mark(t.tenantId(), t.workflowName() + "/" + t.stepName());
+            if (s != null) s.release(t.id());
+        }
+        if (!back.isEmpty()) {
+            log.info("Worker {} handed back {} step(s) it had not started; they are queued again", id, back.size());
+            onCapacity.run();
+            try {
+                db.notify(Engine.WORK_CHANNEL, ""); // other replicas' workers may take them (they also poll)
+            } catch (RuntimeException e) {
+                log.debug("Could not announce handed-back work: {}", e.toString());
+            }
+        }
+        return back.size();
     }
 
     /** Another replica changed a worker's state: refresh the copy of a session held here. */

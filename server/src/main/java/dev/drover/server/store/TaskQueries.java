@@ -281,6 +281,35 @@ public final class TaskQueries {
                 });
     }
 
+    /**
+     * Gives back attempts a worker shutting down received and will not start (ReleaseSteps): queued again
+     * at once with their attempt number given back, as if never handed out (like {@link #unclaim}, and
+     * their step shown queued again as in {@link #keepHardSticky}), provided each is still that attempt,
+     * leased to that worker (fencing: a late or repeated call changes nothing). Returns those given back.
+     */
+    public List<TaskRow> handBack(StoreTx tx, String tenantId, UUID workerId, Long[] ids, Integer[] attempts) {
+        return tx.query("""
+                WITH back AS (
+                    UPDATE drover_task t SET state = 'queued', attempt = t.attempt - 1, worker_id = NULL,
+                           lease_expires_at = NULL, execution_deadline = NULL
+                      FROM unnest(?::bigint[], ?::int[]) AS u(id, attempt)
+                     WHERE t.id = u.id AND t.attempt = u.attempt AND t.state = 'leased' AND t.worker_id = ?
+                       AND t.tenant_id = ?
+                """ + RETURNING + """
+                ),
+                steps AS (
+                    UPDATE drover_step_run s SET status = 'queued', worker_id = NULL, started_at = NULL,
+                           attempts = s.attempts - 1
+                      FROM back b WHERE s.run_id = b.run_id AND s.step_name = b.step_name)
+                SELECT * FROM back""",
+                ps -> {
+                    ps.setArray(1, tx.array("bigint", ids));
+                    ps.setArray(2, tx.array("int", attempts));
+                    ps.setObject(3, workerId);
+                    ps.setString(4, tenantId);
+                }, TaskQueries::row);
+    }
+
     /** Ids of the tasks currently leased to the worker (the truth a replica's slot count is rebuilt from). */
     public java.util.Set<Long> leasedTo(StoreTx tx, UUID workerId) {
         return new java.util.HashSet<>(tx.query("SELECT id FROM drover_task WHERE worker_id = ? AND state = 'leased'",

@@ -6,6 +6,8 @@ import dev.drover.proto.v1.HeartbeatResponse;
 import dev.drover.proto.v1.ListenRequest;
 import dev.drover.proto.v1.RegisterRequest;
 import dev.drover.proto.v1.RegisterResponse;
+import dev.drover.proto.v1.ReleaseStepsRequest;
+import dev.drover.proto.v1.ReleaseStepsResponse;
 import dev.drover.proto.v1.ReportStepEventsRequest;
 import dev.drover.proto.v1.ReportStepEventsResponse;
 import dev.drover.proto.v1.WorkerServiceGrpc;
@@ -65,6 +67,18 @@ final class WorkerServiceImpl extends WorkerServiceGrpc.WorkerServiceImplBase {
             }
             return ReportStepEventsResponse.newBuilder()
                     .addAllAccepted(engine.reports().apply(req.getWorkerId(), req.getEventsList())).build();
+        });
+    }
+
+    @Override
+    public void releaseSteps(ReleaseStepsRequest req, StreamObserver<ReleaseStepsResponse> out) {
+        Statuses.unary(out, () -> {
+            String tenant = AuthInterceptor.TENANT.get();
+            if (req.getLeaving()) engine.workers().leaving(tenant, req.getWorkerId());
+            List<WorkerRegistry.InFlight> steps = req.getStepsList().stream()
+                    .map(a -> new WorkerRegistry.InFlight(a.getTaskId(), a.getAttempt(), 0)).toList();
+            return ReleaseStepsResponse.newBuilder()
+                    .setReleased(engine.workers().handBack(tenant, req.getWorkerId(), steps)).build();
         });
     }
 
