@@ -1,6 +1,17 @@
 package dev.drover.server.fuzz;
 
+import dev.drover.proto.v1.CancelRunRequest;
+import dev.drover.proto.v1.GetRunRequest;
+import dev.drover.proto.v1.ListCronsRequest;
+import dev.drover.proto.v1.ListRateLimitsRequest;
 import dev.drover.proto.v1.ListRunsRequest;
+import dev.drover.proto.v1.ListSchedulesRequest;
+import dev.drover.proto.v1.RateLimit;
+import dev.drover.proto.v1.RateLimitServiceGrpc;
+import dev.drover.proto.v1.Run;
+import dev.drover.proto.v1.RunStatus;
+import dev.drover.proto.v1.ScheduleServiceGrpc;
+import dev.drover.proto.v1.WorkerAdminServiceGrpc;
 import dev.drover.proto.v1.PutWorkflowRequest;
 import dev.drover.proto.v1.RunServiceGrpc;
 import dev.drover.proto.v1.StepDefinition;
@@ -13,7 +24,9 @@ import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.AbstractStub;
 import io.grpc.stub.MetadataUtils;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 
@@ -60,6 +73,55 @@ final class FuzzSupport {
 
     static WorkerServiceGrpc.WorkerServiceBlockingStub workers(ManagedChannel ch) {
         return auth(WorkerServiceGrpc.newBlockingStub(ch), TestServer.TOKEN);
+    }
+
+    static ScheduleServiceGrpc.ScheduleServiceBlockingStub schedules(ManagedChannel ch) {
+        return auth(ScheduleServiceGrpc.newBlockingStub(ch), TestServer.TOKEN);
+    }
+
+    static RateLimitServiceGrpc.RateLimitServiceBlockingStub rateLimits(ManagedChannel ch) {
+        return auth(RateLimitServiceGrpc.newBlockingStub(ch), TestServer.TOKEN);
+    }
+
+    static WorkerAdminServiceGrpc.WorkerAdminServiceBlockingStub workerAdmin(ManagedChannel ch) {
+        return auth(WorkerAdminServiceGrpc.newBlockingStub(ch), TestServer.TOKEN);
+    }
+
+    /** Every cron of the tenant. */
+    static int cronCount(ManagedChannel ch) {
+        return schedules(ch).listCrons(ListCronsRequest.getDefaultInstance()).getCronsCount();
+    }
+
+    /** Schedules of {@code workflow} in any status; the fuzz workflows never come near 1000. */
+    static int scheduleCount(ManagedChannel ch, String workflow) {
+        return schedules(ch).listSchedules(ListSchedulesRequest.newBuilder().setWorkflowName(workflow).setLimit(1000).build())
+                .getSchedulesCount();
+    }
+
+    static Set<String> rateLimitNames(ManagedChannel ch) {
+        return rateLimits(ch).listRateLimits(ListRateLimitsRequest.getDefaultInstance()).getLimitsList().stream()
+                .map(RateLimit::getName).collect(Collectors.toSet());
+    }
+
+    static boolean isFinal(RunStatus s) {
+        return s == RunStatus.RUN_STATUS_SUCCEEDED || s == RunStatus.RUN_STATUS_FAILED || s == RunStatus.RUN_STATUS_CANCELLED;
+    }
+
+    /**
+     * "Never a stuck run": every unfinished run of {@code workflow} (the fuzz workflows have no worker, so
+     * whatever a fuzz request started waits in the queue) can still be cancelled and then is final.
+     * Returns how many were unfinished.
+     */
+    static int cancelUnfinished(ManagedChannel ch, String workflow) {
+        int n = 0;
+        for (Run r : runs(ch).listRuns(ListRunsRequest.newBuilder().setWorkflowName(workflow).setLimit(1000).build()).getRunsList()) {
+            if (isFinal(r.getStatus())) continue;
+            n++;
+            runs(ch).cancelRun(CancelRunRequest.newBuilder().setRunId(r.getId()).build());
+            RunStatus after = runs(ch).getRun(GetRunRequest.newBuilder().setRunId(r.getId()).build()).getStatus();
+            if (!isFinal(after)) throw new AssertionError("run " + r.getId() + " of " + workflow + " is stuck in " + after + " after a cancel");
+        }
+        return n;
     }
 
     static void registerSingleStep(ManagedChannel ch, String workflow) {

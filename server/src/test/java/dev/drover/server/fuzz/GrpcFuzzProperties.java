@@ -6,19 +6,48 @@ import static dev.drover.server.fuzz.FuzzSupport.Expect.VALID;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.drover.proto.v1.Assignment;
+import dev.drover.proto.v1.AttemptRef;
 import dev.drover.proto.v1.AwaitRunRequest;
 import dev.drover.proto.v1.CancelRunRequest;
+import dev.drover.proto.v1.CreateCronRequest;
+import dev.drover.proto.v1.CreateScheduleRequest;
+import dev.drover.proto.v1.Cron;
+import dev.drover.proto.v1.DeleteCronRequest;
+import dev.drover.proto.v1.DeleteRateLimitRequest;
+import dev.drover.proto.v1.DeleteScheduleRequest;
+import dev.drover.proto.v1.DrainWorkerRequest;
+import dev.drover.proto.v1.GetCronRequest;
+import dev.drover.proto.v1.GetRateLimitRequest;
 import dev.drover.proto.v1.GetRunRequest;
+import dev.drover.proto.v1.GetScheduleRequest;
+import dev.drover.proto.v1.GetWorkerRequest;
 import dev.drover.proto.v1.HeartbeatRequest;
+import dev.drover.proto.v1.ListCronsRequest;
+import dev.drover.proto.v1.ListRateLimitsRequest;
 import dev.drover.proto.v1.ListRunsRequest;
 import dev.drover.proto.v1.ListRunsResponse;
+import dev.drover.proto.v1.ListSchedulesRequest;
+import dev.drover.proto.v1.ListWorkersRequest;
 import dev.drover.proto.v1.ListenRequest;
+import dev.drover.proto.v1.PauseCronRequest;
+import dev.drover.proto.v1.PauseRateLimitKeyRequest;
+import dev.drover.proto.v1.PauseWorkerRequest;
+import dev.drover.proto.v1.PutRateLimitRequest;
 import dev.drover.proto.v1.PutWorkflowRequest;
+import dev.drover.proto.v1.RateLimit;
 import dev.drover.proto.v1.RegisterRequest;
 import dev.drover.proto.v1.RegisterResponse;
+import dev.drover.proto.v1.ReleaseStepsRequest;
+import dev.drover.proto.v1.ReleaseStepsResponse;
+import dev.drover.proto.v1.ReplayRunRequest;
+import dev.drover.proto.v1.ReplayRunsRequest;
 import dev.drover.proto.v1.ReportStepEventsRequest;
 import dev.drover.proto.v1.ReportStepEventsResponse;
+import dev.drover.proto.v1.RescheduleScheduleRequest;
+import dev.drover.proto.v1.ResumeCronRequest;
+import dev.drover.proto.v1.ResumeWorkerRequest;
 import dev.drover.proto.v1.RetryPolicy;
+import dev.drover.proto.v1.Schedule;
 import dev.drover.proto.v1.StartStep;
 import dev.drover.proto.v1.StepCompleted;
 import dev.drover.proto.v1.StepDefinition;
@@ -76,26 +105,48 @@ class GrpcFuzzProperties {
     static final String WF_ONEBAD = "fuzz-grpc-onebad";
     static final String WF_BIG = "fuzz-grpc-big";
     static final String WF_GROUP = "fuzz-grpc-group";
+    static final String WF_CRON = "fuzz-grpc-cron";
+    static final String WF_SCHED = "fuzz-grpc-sched";
+    static final String WF_REPLAY = "fuzz-grpc-replay";
+    static final String RL_PREFIX = "fuzz-grpc-rl-";
+    static final String RL_KEEP = RL_PREFIX + "keeper";
     static final Set<Status.Code> FORBIDDEN = Set.of(Status.Code.INTERNAL, Status.Code.UNKNOWN, Status.Code.DATA_LOSS,
             Status.Code.UNAVAILABLE, Status.Code.DEADLINE_EXCEEDED);
     static ManagedChannel channel;
     static String finishedRunId;
     static String registeredWorkerId;
+    static String cronKeeperId;
+    static String scheduleKeeperId;
+    static List<String> replayRunIds = new ArrayList<>();
 
     @BeforeContainer
     static void setUp() {
         FuzzSupport.server();
         channel = FuzzSupport.channel();
-        for (String wf : List.of(WF, WF_BATCH, WF_ONEBAD, WF_BIG, WF_GROUP)) FuzzSupport.registerSingleStep(channel, wf);
+        for (String wf : List.of(WF, WF_BATCH, WF_ONEBAD, WF_BIG, WF_GROUP, WF_CRON, WF_SCHED, WF_REPLAY)) FuzzSupport.registerSingleStep(channel, wf);
         finishedRunId = FuzzSupport.runs(channel).triggerRun(TriggerRunRequest.newBuilder().setWorkflowName(WF).build()).getRunId();
         FuzzSupport.runs(channel).cancelRun(CancelRunRequest.newBuilder().setRunId(finishedRunId).build());
         registeredWorkerId = FuzzSupport.workers(channel).register(RegisterRequest.newBuilder().setWorkerName("fuzz-worker")
                 .setSlots(1).addWorkflows(WorkflowDefinition.newBuilder().setName("fuzz-grpc-worker-wf").setVersion("1")
                         .addSteps(StepDefinition.newBuilder().setName("s"))).build()).getWorkerId();
+        cronKeeperId = FuzzSupport.schedules(channel).createCron(CreateCronRequest.newBuilder().setWorkflowName(WF_CRON).setName("fuzz-keeper")
+                .setExpression("0 0 1 1 *").setPaused(true).build()).getId();
+        scheduleKeeperId = FuzzSupport.schedules(channel).createSchedule(CreateScheduleRequest.newBuilder().setWorkflowName(WF_SCHED)
+                .setDelayMs(86_400_000L).build()).getId();
+        putKeeper();
+        for (int i = 0; i < 3; i++) {
+            String id = FuzzSupport.runs(channel).triggerRun(TriggerRunRequest.newBuilder().setWorkflowName(WF_REPLAY).putMetadata("k", "v").build())
+                    .getRunId();
+            FuzzSupport.runs(channel).cancelRun(CancelRunRequest.newBuilder().setRunId(id).build());
+            replayRunIds.add(id);
+        }
     }
 
     @AfterContainer
     static void tearDown() {
+        if (channel != null) {
+            for (String wf : List.of(WF_SCHED, WF_REPLAY, WF_CRON)) FuzzSupport.cancelUnfinished(channel, wf);
+        }
         if (channel != null) channel.shutdownNow();
     }
 
@@ -362,6 +413,167 @@ class GrpcFuzzProperties {
     }
 
     // ------------------------------------------------------------------------------------------
+    // Crons and schedules
+    // ------------------------------------------------------------------------------------------
+
+    static void checkExpect(Expect expect, Outcome<?> o, String ctx) {
+        if (expect == INVALID) assertThat(o.ok()).as("an invalid request must be refused: %s", ctx).isFalse();
+        if (expect == VALID) assertThat(o.ok()).as("a valid request must be accepted: %s", ctx).isTrue();
+    }
+
+    @Property(tries = 150, shrinking = ShrinkingMode.BOUNDED)
+    void create_cron_validates_and_a_refused_one_creates_nothing(@ForAll("cronRequests") Gen<CreateCronRequest> req) {
+        int before = FuzzSupport.cronCount(channel);
+        Outcome<Cron> o = call(() -> FuzzSupport.schedules(channel).createCron(req.value()));
+        String ctx = "CreateCron " + req + "\n  -> " + o;
+        checkStatus(o, ctx);
+        checkExpect(req.expect(), o, ctx);
+        assertThat(FuzzSupport.cronCount(channel) - before).as("crons created by %s", ctx).isEqualTo(o.ok() ? 1 : 0);
+        // Deleted at once: a cron firing every second would otherwise keep starting runs.
+        if (o.ok()) FuzzSupport.schedules(channel).deleteCron(DeleteCronRequest.newBuilder().setCronId(o.value().getId()).build());
+    }
+
+    @Property(tries = 120, shrinking = ShrinkingMode.BOUNDED)
+    void cron_calls_with_any_id_or_filter(@ForAll("cronIds") String id, @ForAll("cronOps") String op) {
+        int before = FuzzSupport.cronCount(channel);
+        var s = FuzzSupport.schedules(channel);
+        Outcome<?> o = switch (op) {
+            case "get" -> call(() -> s.getCron(GetCronRequest.newBuilder().setCronId(id).build()));
+            case "pause" -> call(() -> s.pauseCron(PauseCronRequest.newBuilder().setCronId(id).build()));
+            case "resume" -> call(() -> s.resumeCron(ResumeCronRequest.newBuilder().setCronId(id).build()));
+            case "delete" -> call(() -> s.deleteCron(DeleteCronRequest.newBuilder().setCronId(id).build()));
+            default -> call(() -> s.listCrons(ListCronsRequest.newBuilder().setWorkflowName(id).build()));
+        };
+        String ctx = op + "Cron(" + abbreviate(JsonGen.quote(id)) + ")\n  -> " + o;
+        checkStatus(o, ctx);
+        assertThat(FuzzSupport.cronCount(channel) - before).as(ctx).isEqualTo(op.equals("delete") && o.ok() ? -1 : 0);
+    }
+
+    @Property(tries = 150, shrinking = ShrinkingMode.BOUNDED)
+    void create_schedule_validates_and_a_refused_one_creates_nothing(@ForAll("scheduleRequests") Gen<CreateScheduleRequest> req) {
+        int before = FuzzSupport.scheduleCount(channel, WF_SCHED);
+        Outcome<Schedule> o = call(() -> FuzzSupport.schedules(channel).createSchedule(req.value()));
+        String ctx = "CreateSchedule " + req + "\n  -> " + o;
+        checkStatus(o, ctx);
+        checkExpect(req.expect(), o, ctx);
+        assertThat(FuzzSupport.scheduleCount(channel, WF_SCHED) - before).as("schedules created by %s", ctx).isEqualTo(o.ok() ? 1 : 0);
+        FuzzSupport.cancelUnfinished(channel, WF_SCHED);
+    }
+
+    @Property(tries = 120, shrinking = ShrinkingMode.BOUNDED)
+    void schedule_calls_with_any_id_instant_or_filter(@ForAll("scheduleIds") String id, @ForAll("scheduleOps") String op,
+                                                      @ForAll("instants") Gen<long[]> when, @ForAll("statusValues") int status,
+                                                      @ForAll("limits") int limit) {
+        int before = FuzzSupport.scheduleCount(channel, WF_SCHED);
+        var s = FuzzSupport.schedules(channel);
+        Outcome<?> o = switch (op) {
+            case "get" -> call(() -> s.getSchedule(GetScheduleRequest.newBuilder().setScheduleId(id).build()));
+            case "reschedule" -> call(() -> s.rescheduleSchedule(RescheduleScheduleRequest.newBuilder().setScheduleId(id)
+                    .setFireAtMs(when.value()[0]).setDelayMs(when.value()[1]).build()));
+            case "delete" -> call(() -> s.deleteSchedule(DeleteScheduleRequest.newBuilder().setScheduleId(id).build()));
+            default -> call(() -> s.listSchedules(ListSchedulesRequest.newBuilder().setWorkflowName(id).setStatusValue(status)
+                    .setLimit(limit).build()));
+        };
+        String ctx = op + "Schedule(" + abbreviate(JsonGen.quote(id)) + ", " + when + ", status=" + status + ", limit=" + limit
+                + ")\n  -> " + o;
+        checkStatus(o, ctx);
+        if (op.equals("reschedule") && when.expect() == INVALID) assertThat(o.ok()).as(ctx).isFalse();
+        assertThat(FuzzSupport.scheduleCount(channel, WF_SCHED)).as(ctx).isEqualTo(before);
+        FuzzSupport.cancelUnfinished(channel, WF_SCHED);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Rate limits
+    // ------------------------------------------------------------------------------------------
+
+    @Property(tries = 150, shrinking = ShrinkingMode.BOUNDED)
+    void put_rate_limit_validates_and_a_refused_one_creates_nothing(@ForAll("rateLimitPuts") Gen<PutRateLimitRequest> req) {
+        Set<String> before = FuzzSupport.rateLimitNames(channel);
+        Outcome<RateLimit> o = call(() -> FuzzSupport.rateLimits(channel).putRateLimit(req.value()));
+        String ctx = "PutRateLimit " + req + "\n  -> " + o;
+        checkStatus(o, ctx);
+        checkExpect(req.expect(), o, ctx);
+        Set<String> after = FuzzSupport.rateLimitNames(channel);
+        boolean created = o.ok() && !before.contains(o.value().getName());
+        assertThat(after.size() - before.size()).as("rate limits created by %s", ctx).isEqualTo(created ? 1 : 0);
+        if (created) FuzzSupport.rateLimits(channel).deleteRateLimit(DeleteRateLimitRequest.newBuilder().setName(o.value().getName()).build());
+    }
+
+    @Property(tries = 150, shrinking = ShrinkingMode.BOUNDED)
+    void rate_limit_calls_with_any_name_key_and_duration(@ForAll("rateLimitNames") String name, @ForAll("rateLimitOps") String op,
+                                                         @ForAll("limits") int top, @ForAll("pauseKeys") Gen<String> key,
+                                                         @ForAll("timeouts") long durationMs, @ForAll("reasons") Gen<String> reason) {
+        Set<String> before = FuzzSupport.rateLimitNames(channel);
+        var r = FuzzSupport.rateLimits(channel);
+        Outcome<?> o = switch (op) {
+            case "get" -> call(() -> r.getRateLimit(GetRateLimitRequest.newBuilder().setName(name).setTop(top).build()));
+            case "delete" -> call(() -> r.deleteRateLimit(DeleteRateLimitRequest.newBuilder().setName(name).build()));
+            case "list" -> call(() -> r.listRateLimits(ListRateLimitsRequest.getDefaultInstance()));
+            default -> call(() -> r.pauseRateLimitKey(PauseRateLimitKeyRequest.newBuilder().setName(name).setKey(key.value())
+                    .setDurationMs(durationMs).setReason(reason.value()).build()));
+        };
+        String ctx = op + "RateLimit(name=" + abbreviate(JsonGen.quote(name)) + ", top=" + top + ", key=" + key + ", durationMs="
+                + durationMs + ", reason=" + reason + ")\n  -> " + o;
+        checkStatus(o, ctx);
+        if (op.equals("pause") && (key.expect() == INVALID || reason.expect() == INVALID || durationMs < 0
+                || durationMs > 31L * 86_400_000L)) {
+            assertThat(o.ok()).as("an invalid pause must be refused: %s", ctx).isFalse();
+        }
+        if (op.equals("get") && top < 0) assertThat(o.ok()).as(ctx).isFalse();
+        Set<String> after = FuzzSupport.rateLimitNames(channel);
+        if (op.equals("delete") && o.ok()) before.remove(name);
+        assertThat(after).as("rate limits after %s", ctx).isEqualTo(before);
+        if (op.equals("delete") && o.ok()) putKeeper();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Worker administration, replays, releases
+    // ------------------------------------------------------------------------------------------
+
+    @Property(tries = 120, shrinking = ShrinkingMode.BOUNDED)
+    void worker_admin_calls_with_any_id_and_wait(@ForAll("workerIds") String id, @ForAll("workerOps") String op,
+                                                 @ForAll("waits") long waitMs) {
+        var w = FuzzSupport.workerAdmin(channel);
+        Outcome<?> o = switch (op) {
+            case "get" -> call(() -> w.getWorker(GetWorkerRequest.newBuilder().setWorkerId(id).build()));
+            case "pause" -> call(() -> w.pauseWorker(PauseWorkerRequest.newBuilder().setWorkerId(id).build()));
+            case "resume" -> call(() -> w.resumeWorker(ResumeWorkerRequest.newBuilder().setWorkerId(id).build()));
+            case "drain" -> call(() -> w.drainWorker(DrainWorkerRequest.newBuilder().setWorkerId(id).setWaitMs(waitMs).build()));
+            default -> call(() -> w.listWorkers(ListWorkersRequest.getDefaultInstance()));
+        };
+        String ctx = op + "Worker(" + abbreviate(JsonGen.quote(id)) + (op.equals("drain") ? ", wait_ms=" + waitMs : "") + ")\n  -> " + o;
+        checkStatus(o, ctx);
+        if (op.equals("drain") && (waitMs < 0 || waitMs > 300_000)) assertThat(o.ok()).as(ctx).isFalse();
+    }
+
+    @Property(tries = 120, shrinking = ShrinkingMode.BOUNDED)
+    void replays_with_any_id_filter_and_step_leave_no_run_stuck(@ForAll("replayRunIds") String id, @ForAll("fromSteps") String fromStep,
+                                                                @ForAll boolean many, @ForAll("replayFilters") Gen<ReplayRunsRequest> filter) {
+        Outcome<?> o = many ? call(() -> FuzzSupport.runs(channel).replayRuns(filter.value().toBuilder().setFromStep(fromStep).build()))
+                : call(() -> FuzzSupport.runs(channel).replayRun(ReplayRunRequest.newBuilder().setRunId(id).setFromStep(fromStep).build()));
+        String ctx = (many ? "ReplayRuns " + filter + " from_step=" : "ReplayRun(" + abbreviate(JsonGen.quote(id)) + ", from_step=")
+                + abbreviate(JsonGen.quote(fromStep)) + ")\n  -> " + o;
+        checkStatus(o, ctx);
+        if (many && filter.expect() == INVALID) assertThat(o.ok()).as("an invalid filter must be refused: %s", ctx).isFalse();
+        int unfinished = FuzzSupport.cancelUnfinished(channel, WF_REPLAY);
+        if (!o.ok()) assertThat(unfinished).as("a refused replay restarted runs: %s", ctx).isZero();
+    }
+
+    @Property(tries = 100, shrinking = ShrinkingMode.BOUNDED)
+    void release_steps_from_anyone_releases_nothing_it_does_not_hold(@ForAll("workerIds") String workerId, @ForAll boolean leaving,
+                                                                     @ForAll("attemptRefs") List<AttemptRef> steps) {
+        ReleaseStepsRequest req = ReleaseStepsRequest.newBuilder().setWorkerId(workerId).setLeaving(leaving).addAllSteps(steps).build();
+        Outcome<ReleaseStepsResponse> o = call(() -> FuzzSupport.workers(channel).releaseSteps(req));
+        String ctx = "ReleaseSteps " + show(req) + "\n  -> " + o;
+        checkStatus(o, ctx);
+        if (o.ok()) assertThat(o.value().getReleased()).as("no generated attempt exists: %s", ctx).isZero();
+    }
+
+    static void putKeeper() {
+        FuzzSupport.rateLimits(channel).putRateLimit(PutRateLimitRequest.newBuilder().setName(RL_KEEP).setCapacity(5).setWindow("minute").build());
+    }
+
+    // ------------------------------------------------------------------------------------------
     // Generators
     // ------------------------------------------------------------------------------------------
 
@@ -453,13 +665,7 @@ class GrpcFuzzProperties {
 
     @Provide
     Arbitrary<String> runIds() {
-        return Arbitraries.oneOf(
-                Arbitraries.create(() -> UUID.randomUUID().toString()),
-                Arbitraries.create(() -> finishedRunId),
-                Arbitraries.of("", "not-a-uuid", "1-1-1-1-1", "00000000-0000-0000-0000-000000000000", "{" + UUID.randomUUID() + "}",
-                        UUID.randomUUID().toString().toUpperCase(), " " + UUID.randomUUID()),
-                FuzzSupport.nastyString(),
-                Arbitraries.integers().between(1000, 200_000).map(n -> "r".repeat(n)));
+        return ids(Arbitraries.create(() -> finishedRunId));
     }
 
     @Provide
@@ -598,16 +804,12 @@ class GrpcFuzzProperties {
 
     @Provide
     Arbitrary<String> workerIds() {
-        return Arbitraries.oneOf(Arbitraries.create(() -> UUID.randomUUID().toString()), Arbitraries.create(() -> registeredWorkerId),
-                Arbitraries.of("", "not-a-uuid", "1-1-1-1-1"), FuzzSupport.nastyString(),
-                Arbitraries.integers().between(1000, 100_000).map(n -> "w".repeat(n)));
+        return ids(Arbitraries.create(() -> registeredWorkerId));
     }
 
     @Provide
     Arbitrary<List<Gen<StepEvent>>> eventLists() {
-        // Task ids far from any real task (negative, 0, huge), so reports cannot touch other tests' steps.
-        Arbitrary<Long> taskId = Arbitraries.oneOf(Arbitraries.of(0L, -1L, Long.MIN_VALUE, Long.MAX_VALUE),
-                Arbitraries.longs().between(1_000_000_000_000L, Long.MAX_VALUE), Arbitraries.longs().lessOrEqual(-1));
+        Arbitrary<Long> taskId = farTaskIds();
         Arbitrary<Integer> attempt = Arbitraries.oneOf(Arbitraries.of(0, 1, -1, Integer.MIN_VALUE, Integer.MAX_VALUE), Arbitraries.integers());
         Arbitrary<String> kind = Arbitraries.of("none", "started", "completed", "failed");
         Arbitrary<StepEvent> event = Combinators.combine(taskId, attempt, kind, inputJsons(), FuzzSupport.nastyString(), Arbitraries.of(true, false))
@@ -623,5 +825,223 @@ class GrpcFuzzProperties {
                     return b.build();
                 });
         return event.map(ev -> gen(ev, ev.getKindCase() == StepEvent.KindCase.KIND_NOT_SET ? INVALID : VALID)).list().ofMaxSize(6);
+    }
+
+    /** Ids of every kind: random UUIDs, the given real ones, malformed, nasty and very long strings. */
+    static Arbitrary<String> ids(Arbitrary<String> real) {
+        return Arbitraries.oneOf(
+                Arbitraries.create(() -> UUID.randomUUID().toString()),
+                real,
+                Arbitraries.of("", "not-a-uuid", "1-1-1-1-1", "00000000-0000-0000-0000-000000000000", "{" + UUID.randomUUID() + "}",
+                        UUID.randomUUID().toString().toUpperCase(), " " + UUID.randomUUID()),
+                FuzzSupport.nastyString(),
+                Arbitraries.integers().between(1000, 100_000).map(n -> "i".repeat(n)));
+    }
+
+    static Arbitrary<Gen<String>> choice(Expect e, String... values) {
+        return Arbitraries.of(values).map(s -> new Gen<>(s, e, abbreviate(JsonGen.quote(s))));
+    }
+
+    static Arbitrary<Gen<String>> nasty(Expect e) {
+        return FuzzSupport.nastyString().map(s -> new Gen<>(s, e, abbreviate(JsonGen.quote(s))));
+    }
+
+    static Arbitrary<Gen<String>> longString(String prefix, int min, int max, Expect e) {
+        return Arbitraries.integers().between(min, max).map(n -> new Gen<>(prefix + "x".repeat(n), e, prefix + "x*" + n));
+    }
+
+    static Arbitrary<Gen<Map<String, String>>> metadataMaps() {
+        return Arbitraries.frequencyOf(
+                Tuple.of(3, Arbitraries.just(new Gen<Map<String, String>>(Map.of(), VALID, "{}"))),
+                Tuple.of(1, Arbitraries.just(new Gen<Map<String, String>>(Map.of("team", "a"), VALID, "{team=a}"))),
+                Tuple.of(1, Arbitraries.just(new Gen<Map<String, String>>(Map.of("drover.cron", "x"), INVALID, "{drover.cron=x}"))),
+                Tuple.of(2, Arbitraries.maps(FuzzSupport.nastyString(), FuzzSupport.nastyString()).ofMaxSize(4)
+                        .map(m -> new Gen<>(m, EITHER, m.toString()))));
+    }
+
+    @Provide
+    Arbitrary<Gen<CreateCronRequest>> cronRequests() {
+        Arbitrary<Gen<String>> workflow = Arbitraries.frequencyOf(Tuple.of(8, choice(VALID, WF_CRON)),
+                Tuple.of(1, choice(INVALID, "", " ", "no-such-workflow", WF_CRON + " ")), Tuple.of(1, nasty(INVALID)),
+                Tuple.of(1, longString("w", 200, 50_000, INVALID)));
+        Arbitrary<Gen<String>> name = Arbitraries.frequencyOf(Tuple.of(4, choice(VALID, "", " ")),
+                Tuple.of(3, Arbitraries.create(() -> new Gen<>("fuzz-" + UUID.randomUUID(), VALID, "fuzz-<uuid>"))),
+                Tuple.of(2, nasty(EITHER)), Tuple.of(1, longString("n", 201, 20_000, INVALID)));
+        Arbitrary<Gen<String>> expression = Arbitraries.frequencyOf(
+                Tuple.of(5, choice(VALID, "*/5 * * * *", "0 0 * * *", "0 9 * * 1-5", "30 */2 * * * *", "0 0 1 1 *", "@daily", "* * * * * *")),
+                Tuple.of(2, choice(EITHER, "0 0 30 2 *", "0 0 29 2 *", "0 9 * * MON-FRI", "*/0 * * * *", "0 0 31 4 *", "0 0 * * 7",
+                        "0 0 1 1 * 2099", "L * * * *", "? ? ? ? ?", "59 59 23 31 12 ?")),
+                Tuple.of(3, choice(INVALID, "", "   ", "* * *", "61 * * * *", "* * * * * * * *", "not a cron", "* * 32 * *", "* * * 13 *",
+                        "@never", "5-1000 * * * *", "*/99999999999 * * * *")),
+                Tuple.of(1, nasty(EITHER)),
+                Tuple.of(1, Arbitraries.integers().between(10, 20_000).map(n -> new Gen<>("* ".repeat(n), INVALID, n + " fields"))));
+        Arbitrary<Gen<String>> zone = Arbitraries.frequencyOf(
+                Tuple.of(5, choice(VALID, "", "UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata")),
+                Tuple.of(2, choice(INVALID, "Mars/Olympus", "Europe/Nowhere", "GMT+99", "+25:00", "../../etc/passwd", "Europe/")),
+                Tuple.of(1, nasty(EITHER)), Tuple.of(1, longString("Z", 100, 20_000, INVALID)));
+        Arbitrary<Gen<String>> missed = Arbitraries.frequencyOf(Tuple.of(5, choice(VALID, "", "fire_once", "skip")),
+                Tuple.of(2, choice(INVALID, "FIRE_ONCE", "burst", "skip ", "all")), Tuple.of(1, nasty(EITHER)));
+        return Combinators.combine(workflow, name, expression, zone, inputJsons(), metadataMaps(), missed, Arbitraries.of(true, false))
+                .as((w, n, x, z, i, m, mt, paused) -> {
+                    CreateCronRequest r = CreateCronRequest.newBuilder().setWorkflowName(w.value()).setName(n.value()).setExpression(x.value())
+                            .setTimeZone(z.value()).setInputJson(i.value()).putAllMetadata(m.value()).setMissedTicks(mt.value())
+                            .setPaused(paused).build();
+                    return gen(r, w.expect().and(n.expect()).and(x.expect()).and(z.expect()).and(i.expect()).and(m.expect()).and(mt.expect()));
+                });
+    }
+
+    @Provide
+    Arbitrary<String> cronIds() {
+        return Arbitraries.oneOf(ids(Arbitraries.create(() -> cronKeeperId)), Arbitraries.just(WF_CRON));
+    }
+
+    @Provide
+    Arbitrary<String> cronOps() {
+        return Arbitraries.of("get", "pause", "resume", "delete", "list");
+    }
+
+    static final long NOW = System.currentTimeMillis();
+
+    /** {fire_at_ms, delay_ms}: exactly one must be positive, and not beyond the year 9999. */
+    @Provide
+    Arbitrary<Gen<long[]>> instants() {
+        long y9999 = java.time.Instant.parse("9999-12-31T00:00:00Z").toEpochMilli();
+        Arbitrary<Long> fireAt = Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.just(0L)),
+                Tuple.of(3, Arbitraries.of(1L, NOW - 3_600_000, NOW + 3_600_000, NOW + 86_400_000L, y9999, -1L, Long.MIN_VALUE, Long.MAX_VALUE,
+                        y9999 + 1, 253402300800000L)), Tuple.of(1, Arbitraries.longs()));
+        Arbitrary<Long> delay = Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.just(0L)),
+                Tuple.of(3, Arbitraries.of(1L, 3_600_000L, -1L, Long.MIN_VALUE, Long.MAX_VALUE, y9999 / 2, y9999 / 2 + 1, Long.MAX_VALUE / 2)),
+                Tuple.of(1, Arbitraries.longs()));
+        return Combinators.combine(fireAt, delay).as((f, d) -> {
+            Expect e = f < 0 || d < 0 || (f > 0 && d > 0) || (f == 0 && d == 0) || f > y9999 || d > y9999 / 2 ? INVALID : VALID;
+            return new Gen<>(new long[] {f, d}, e, "fire_at_ms=" + f + " delay_ms=" + d);
+        });
+    }
+
+    @Provide
+    Arbitrary<Gen<CreateScheduleRequest>> scheduleRequests() {
+        Arbitrary<Gen<String>> workflow = Arbitraries.frequencyOf(Tuple.of(8, choice(VALID, WF_SCHED)),
+                Tuple.of(1, choice(INVALID, "", " ", "no-such-workflow")), Tuple.of(1, nasty(INVALID)),
+                Tuple.of(1, longString("w", 200, 50_000, INVALID)));
+        return Combinators.combine(workflow, inputJsons(), metadataMaps(), instants()).as((w, i, m, t) -> {
+            CreateScheduleRequest r = CreateScheduleRequest.newBuilder().setWorkflowName(w.value()).setInputJson(i.value())
+                    .putAllMetadata(m.value()).setFireAtMs(t.value()[0]).setDelayMs(t.value()[1]).build();
+            return gen(r, w.expect().and(i.expect()).and(m.expect()).and(t.expect()));
+        });
+    }
+
+    @Provide
+    Arbitrary<String> scheduleIds() {
+        return Arbitraries.oneOf(ids(Arbitraries.create(() -> scheduleKeeperId)), Arbitraries.just(WF_SCHED));
+    }
+
+    @Provide
+    Arbitrary<String> scheduleOps() {
+        return Arbitraries.of("get", "reschedule", "delete", "list");
+    }
+
+    @Provide
+    Arbitrary<Gen<PutRateLimitRequest>> rateLimitPuts() {
+        Arbitrary<Gen<String>> name = Arbitraries.frequencyOf(
+                Tuple.of(6, Arbitraries.strings().alpha().numeric().ofMinLength(1).ofMaxLength(20).map(s -> new Gen<>(RL_PREFIX + s, VALID, RL_PREFIX + s))),
+                Tuple.of(2, FuzzSupport.nastyString().map(s -> new Gen<>(RL_PREFIX + s, EITHER, abbreviate(JsonGen.quote(RL_PREFIX + s))))),
+                Tuple.of(1, choice(INVALID, "", " ", "\t")), Tuple.of(1, longString(RL_PREFIX, 201, 20_000, INVALID)));
+        Arbitrary<Gen<Integer>> capacity = Arbitraries.frequencyOf(
+                Tuple.of(5, Arbitraries.integers().between(1, 1_000_000).map(c -> new Gen<>(c, VALID, "" + c))),
+                Tuple.of(2, Arbitraries.of(0, -1, Integer.MIN_VALUE).map(c -> new Gen<>(c, INVALID, "" + c))),
+                Tuple.of(1, Arbitraries.just(new Gen<>(Integer.MAX_VALUE, EITHER, "MAX"))));
+        Arbitrary<Gen<String>> window = Arbitraries.frequencyOf(Tuple.of(4, choice(VALID, "second", "minute", "hour", "day")),
+                Tuple.of(3, choice(VALID, "")), Tuple.of(2, choice(INVALID, "Second", "week", "1m", " minute", "0")), Tuple.of(1, nasty(EITHER)));
+        Arbitrary<Long> windowMs = Arbitraries.oneOf(Arbitraries.of(0L, 100L, 1000L, 31L * 86_400_000L, 99L, -1L, Long.MIN_VALUE, Long.MAX_VALUE,
+                31L * 86_400_000L + 1), Arbitraries.longs());
+        return Combinators.combine(name, capacity, window, windowMs).as((n, c, w, ms) -> {
+            Expect we = !w.value().isEmpty() ? w.expect() : ms >= 100 && ms <= 31L * 86_400_000L ? VALID : INVALID;
+            if (w.expect() == EITHER && w.value().isEmpty()) we = EITHER;
+            PutRateLimitRequest r = PutRateLimitRequest.newBuilder().setName(n.value()).setCapacity(c.value()).setWindow(w.value())
+                    .setWindowMs(ms).build();
+            return gen(r, n.expect().and(c.expect()).and(we));
+        });
+    }
+
+    @Provide
+    Arbitrary<String> rateLimitNames() {
+        return Arbitraries.oneOf(Arbitraries.of(RL_KEEP, RL_PREFIX + "missing", "", " "), FuzzSupport.nastyString(),
+                Arbitraries.integers().between(201, 50_000).map(n -> "l".repeat(n)));
+    }
+
+    @Provide
+    Arbitrary<String> rateLimitOps() {
+        return Arbitraries.of("get", "delete", "list", "pause", "pause");
+    }
+
+    @Provide
+    Arbitrary<Gen<String>> pauseKeys() {
+        return Arbitraries.frequencyOf(Tuple.of(3, choice(VALID, "", "customer-42", "k".repeat(500))), Tuple.of(2, nasty(EITHER)),
+                Tuple.of(1, longString("k", 501, 50_000, INVALID)));
+    }
+
+    @Provide
+    Arbitrary<Gen<String>> reasons() {
+        return Arbitraries.frequencyOf(Tuple.of(3, choice(VALID, "", "429 from upstream")), Tuple.of(2, nasty(EITHER)),
+                Tuple.of(1, longString("r", 501, 50_000, INVALID)));
+    }
+
+    @Provide
+    Arbitrary<String> workerOps() {
+        return Arbitraries.of("get", "pause", "resume", "drain", "drain", "list");
+    }
+
+    @Provide
+    Arbitrary<Long> waits() {
+        return Arbitraries.oneOf(Arbitraries.of(-1L, 0L, 1L, 100L, 300_000L, 300_001L, Long.MAX_VALUE, Long.MIN_VALUE),
+                Arbitraries.longs().between(-1000, 1000));
+    }
+
+    @Provide
+    Arbitrary<String> replayRunIds() {
+        return ids(Arbitraries.of(replayRunIds));
+    }
+
+    @Provide
+    Arbitrary<String> fromSteps() {
+        return Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.of("", "only")), Tuple.of(1, Arbitraries.of("nope", "ONLY", " only")),
+                Tuple.of(1, FuzzSupport.nastyString()), Tuple.of(1, Arbitraries.integers().between(200, 50_000).map(n -> "s".repeat(n))));
+    }
+
+    @Provide
+    Arbitrary<Gen<ReplayRunsRequest>> replayFilters() {
+        Arbitrary<Gen<String>> workflow = Arbitraries.frequencyOf(Tuple.of(6, choice(VALID, WF_REPLAY)), Tuple.of(1, choice(INVALID, "")),
+                Tuple.of(1, nasty(EITHER)), Tuple.of(1, longString("w", 200, 50_000, EITHER)));
+        Arbitrary<Gen<Integer>> status = Arbitraries.frequencyOf(
+                Tuple.of(4, Arbitraries.of(0, 3, 4, 5).map(s -> new Gen<>(s, VALID, "status=" + s))),
+                Tuple.of(2, Arbitraries.of(1, 2, -1, 6, 1000, Integer.MIN_VALUE, Integer.MAX_VALUE).map(s -> new Gen<>(s, INVALID, "status=" + s))));
+        Arbitrary<Long> time = Arbitraries.frequencyOf(Tuple.of(4, Arbitraries.just(0L)),
+                Tuple.of(2, Arbitraries.of(1L, NOW, NOW + 86_400_000L, -1L, Long.MIN_VALUE, Long.MAX_VALUE, 253402300800000L)),
+                Tuple.of(1, Arbitraries.longs()));
+        Arbitrary<Gen<Integer>> limit = Arbitraries.frequencyOf(
+                Tuple.of(4, Arbitraries.of(0, 1, 2, 10_000).map(l -> new Gen<>(l, VALID, "limit=" + l))),
+                Tuple.of(1, Arbitraries.of(-1, 10_001, Integer.MIN_VALUE, Integer.MAX_VALUE).map(l -> new Gen<>(l, INVALID, "limit=" + l))));
+        return Combinators.combine(workflow, status, time, time, metadataMaps(), limit).as((w, s, after, before, m, l) -> {
+            ReplayRunsRequest r = ReplayRunsRequest.newBuilder().setWorkflowName(w.value()).setStatusValue(s.value()).setCreatedAfterMs(after)
+                    .setCreatedBeforeMs(before).putAllMetadata(m.value()).setLimit(l.value()).build();
+            // Reserved "drover." keys are fine in a filter (they select cron and schedule runs).
+            Expect me = m.expect() == INVALID ? VALID : m.expect();
+            Expect e = w.expect().and(s.expect()).and(me).and(l.expect());
+            if (after < 0 || before < 0) e = e.and(EITHER);
+            return gen(r, e);
+        });
+    }
+
+    /** Task ids far from any real task (negative, 0, huge), so that nothing generated can touch other tests' steps. */
+    static Arbitrary<Long> farTaskIds() {
+        return Arbitraries.oneOf(Arbitraries.of(0L, -1L, Long.MIN_VALUE, Long.MAX_VALUE),
+                Arbitraries.longs().between(1_000_000_000_000L, Long.MAX_VALUE), Arbitraries.longs().lessOrEqual(-1));
+    }
+
+    @Provide
+    Arbitrary<List<AttemptRef>> attemptRefs() {
+        Arbitrary<Integer> anyInt = Arbitraries.oneOf(Arbitraries.of(0, 1, -1, Integer.MIN_VALUE, Integer.MAX_VALUE), Arbitraries.integers());
+        return Combinators.combine(farTaskIds(), anyInt, anyInt)
+                .as((t, a, c) -> AttemptRef.newBuilder().setTaskId(t).setAttempt(a).setSlotCost(c).build()).list().ofMaxSize(8);
     }
 }
