@@ -45,26 +45,53 @@ class HttpFuzzProperties {
     static final String WF_TRIGGER = "fuzz-http-trigger";
     static final String WF_STRICT = "fuzz-http-strict";
     static final String WF_BIG = "fuzz-http-big";
+    static final String WF_CRON = "fuzz-http-cron";
+    static final String WF_SCHED = "fuzz-http-sched";
+    static final String WF_REPLAY = "fuzz-http-replay";
+    static final String RL_PREFIX = "fuzz-http-rl-";
+    static final String RL_KEEP = RL_PREFIX + "keeper";
     static final ObjectMapper JSON = new ObjectMapper();
     static ManagedChannel channel;
     static HttpClient http;
     static String finishedRunId;
+    static String cronKeeperId;
+    static String scheduleKeeperId;
+    static String workerId;
+    static List<String> replayRunIds = new ArrayList<>();
 
     @BeforeContainer
     static void setUp() throws Exception {
         FuzzSupport.server();
         channel = FuzzSupport.channel();
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
-        for (String wf : List.of(WF, WF_TRIGGER, WF_STRICT, WF_BIG)) FuzzSupport.registerSingleStep(channel, wf);
+        for (String wf : List.of(WF, WF_TRIGGER, WF_STRICT, WF_BIG, WF_CRON, WF_SCHED, WF_REPLAY)) FuzzSupport.registerSingleStep(channel, wf);
         // A finished run, so that /await on a real id returns at once whatever timeoutMs says.
         HttpResponse<String> r = send("POST", "/api/v1/runs", ("{\"workflow\":\"" + WF + "\"}").getBytes(StandardCharsets.UTF_8), Token.VALID);
         finishedRunId = JSON.readTree(r.body()).get("runId").asText();
         send("POST", "/api/v1/runs/" + finishedRunId + "/cancel", new byte[0], Token.VALID);
+        for (int i = 0; i < 3; i++) {
+            r = send("POST", "/api/v1/runs", ("{\"workflow\":\"" + WF_REPLAY + "\"}").getBytes(StandardCharsets.UTF_8), Token.VALID);
+            String id = JSON.readTree(r.body()).get("runId").asText();
+            send("POST", "/api/v1/runs/" + id + "/cancel", new byte[0], Token.VALID);
+            replayRunIds.add(id);
+        }
+        r = send("POST", "/api/v1/crons", ("{\"workflow\":\"" + WF_CRON + "\",\"name\":\"keeper\",\"expression\":\"0 0 1 1 *\",\"paused\":true}")
+                .getBytes(StandardCharsets.UTF_8), Token.VALID);
+        cronKeeperId = JSON.readTree(r.body()).get("id").asText();
+        r = send("POST", "/api/v1/schedules", ("{\"workflow\":\"" + WF_SCHED + "\",\"delayMs\":86400000}").getBytes(StandardCharsets.UTF_8),
+                Token.VALID);
+        scheduleKeeperId = JSON.readTree(r.body()).get("id").asText();
+        putKeeper();
+        workerId = FuzzSupport.workers(channel).register(dev.drover.proto.v1.RegisterRequest.newBuilder().setWorkerName("fuzz-http-worker")
+                .setSlots(1).addWorkflows(dev.drover.proto.v1.WorkflowDefinition.newBuilder().setName("fuzz-http-worker-wf").setVersion("1")
+                        .addSteps(dev.drover.proto.v1.StepDefinition.newBuilder().setName("s"))).build()).getWorkerId();
     }
 
     @AfterContainer
     static void tearDown() {
-        if (channel != null) channel.shutdownNow();
+        if (channel == null) return;
+        for (String wf : List.of(WF, WF_SCHED, WF_REPLAY, WF_CRON)) FuzzSupport.cancelUnfinished(channel, wf);
+        channel.shutdownNow();
     }
 
     enum Token {
@@ -97,6 +124,7 @@ class HttpFuzzProperties {
     @Property(tries = 300, shrinking = ShrinkingMode.BOUNDED)
     void any_request_is_answered_without_5xx_and_errors_explain_themselves(@ForAll("requests") Req req) throws Exception {
         int before = FuzzSupport.runCount(channel, WF);
+        Counts objects = Counts.take();
         HttpResponse<String> resp;
         try {
             resp = send(req.method(), req.path(), req.body().value(), req.token());
@@ -111,13 +139,23 @@ class HttpFuzzProperties {
         }
         int delta = FuzzSupport.runCount(channel, WF) - before;
         // A 201 from /api/v1/events stores an event; no workflow of this test listens to it.
-        boolean runCreated = resp.statusCode() == 201 && decodedPath.startsWith("/api/v1/runs");
+        // The bodies of the other resources name other workflows: a trigger with one of those creates no run of WF.
+        boolean runCreated = resp.statusCode() == 201 && decodedPath.startsWith("/api/v1/runs") && namesWorkflow(req.body().value(), WF);
         assertThat(delta).as("runs created by %s", ctx).isEqualTo(runCreated ? 1 : 0);
+        checkObjects(req, resp, objects, ctx);
     }
 
     @Property(tries = 300, shrinking = ShrinkingMode.BOUNDED)
     void trigger_bodies_are_validated_and_invalid_ones_create_nothing(@ForAll("triggerBodies") Gen<byte[]> body) throws Exception {
         checkTrigger(WF_TRIGGER, body);
+    }
+
+    static boolean namesWorkflow(byte[] body, String wf) {
+        try {
+            return wf.equals(JSON.readTree(body).path("workflow").asText());
+        } catch (Exception e) {
+            return true;
+        }
     }
 
     static void checkTrigger(String wf, Gen<byte[]> body) throws Exception {
@@ -291,6 +329,16 @@ class HttpFuzzProperties {
                 Tuple.of(2, Arbitraries.of("/api/v1/events", "/api/v1/events/bulk", "/api/v1/events/")),
                 Tuple.of(2, Combinators.combine(runIds(), Arbitraries.of("", "/replay", "/replay/x"))
                         .as((id, action) -> "/api/v1/events/" + id + action)),
+                Tuple.of(2, Arbitraries.of("/api/v1/crons", "/api/v1/schedules", "/api/v1/rate-limits", "/api/v1/workers", "/api/v1/runs/replay",
+                        "/api/v1/crons/", "/api/v1/rate-limits/", "/api/v1/workers//pause", "/api/v1/rate-limits//pause")),
+                Tuple.of(3, Combinators.combine(Arbitraries.of("crons", "schedules"), Arbitraries.oneOf(cronIds(), scheduleIds()),
+                        Arbitraries.of("", "/pause", "/resume", "/reschedule", "/x", "/pause/x")).as((r, id, a) -> "/api/v1/" + r + "/" + id + a)),
+                Tuple.of(2, Combinators.combine(limitNames(), Arbitraries.of("", "/pause", "/x", "/pause/x"))
+                        .as((n, a) -> "/api/v1/rate-limits/" + n + a)),
+                Tuple.of(2, Combinators.combine(workerIds(), Arbitraries.of("", "/pause", "/resume", "/drain", "/x", "/drain/x"))
+                        .as((id, a) -> "/api/v1/workers/" + id + a)),
+                Tuple.of(1, Combinators.combine(Arbitraries.oneOf(runIds(), Arbitraries.of(replayRunIds)), Arbitraries.of("/replay", "/replay/x"))
+                        .as((id, a) -> "/api/v1/runs/" + id + a)),
                 Tuple.of(2, Arbitraries.of("/", "/api", "/api/", "/api/v1", "/api/v2/runs", "/api/v1/run", "/api/v1/runs/",
                         "//api//v1//runs", "/api/v1/runs//cancel", "/api/v1/runs///", "/healthz", "/readyz", "/healthz/x",
                         "/API/V1/RUNS", "/api/v1/runs/%2e%2e/cancel", "/api/v1/runs/%00", "/favicon.ico")),
@@ -313,6 +361,8 @@ class HttpFuzzProperties {
         Arbitrary<String> kv = Arbitraries.oneOf(
                 numberish.map(v -> "limit=" + enc(v)),
                 numberish.map(v -> "timeoutMs=" + enc(v)),
+                numberish.map(v -> "waitMs=" + enc(v)),
+                numberish.map(v -> "top=" + enc(v)),
                 statusValue.map(v -> "status=" + enc(v)),
                 beforeValue.map(v -> "before=" + v),
                 Arbitraries.oneOf(Arbitraries.just(WF), FuzzSupport.nastyString()).map(v -> "workflow=" + enc(v)),
@@ -332,11 +382,16 @@ class HttpFuzzProperties {
                 Tuple.of(3, Arbitraries.just(new Gen<>(new byte[0], INVALID, "<empty>"))),
                 Tuple.of(6, triggerObject(WF, false).map(g -> bytes(g.value(), g.expect(), g.desc()))),
                 Tuple.of(2, truncated(WF)),
-                Tuple.of(2, junkBodies(WF)));
+                Tuple.of(2, junkBodies(WF)),
+                Tuple.of(3, adminRequests().map(Req::body)));
     }
 
     Arbitrary<Gen<byte[]>> truncated(String wf) {
-        return triggerObject(wf, false).flatMap(g -> {
+        return truncated(triggerObject(wf, false));
+    }
+
+    static Arbitrary<Gen<byte[]>> truncated(Arbitrary<Gen<String>> objects) {
+        return objects.flatMap(g -> {
             byte[] full = g.value().getBytes(StandardCharsets.UTF_8);
             return Arbitraries.integers().between(0, full.length - 1).map(n -> new Gen<>(java.util.Arrays.copyOf(full, n), INVALID,
                     "truncated to " + n + " bytes: " + abbreviate(new String(java.util.Arrays.copyOf(full, n), StandardCharsets.UTF_8))));
@@ -443,24 +498,275 @@ class HttpFuzzProperties {
         Arbitrary<Gen<String>> extra = Arbitraries.frequencyOf(
                 Tuple.of(5, Arbitraries.just(ABSENT)),
                 Tuple.of(1, Arbitraries.of("1", "null", "{\"x\":[1,2]}", "\"s\"").map(s -> g(s, VALID))));
-        return Combinators.combine(workflow, input, metadata, priority, key, version, extra).as((w, i, m, p, k, v, x) -> {
-            String[] names = {"workflow", "input", "metadata", "priority", "idempotencyKey", "version", "bogusField"};
-            List<Gen<String>> fields = List.of(w, i, m, p, k, v, x);
-            StringBuilder sb = new StringBuilder("{");
-            StringBuilder desc = new StringBuilder("{");
-            Expect e = VALID;
-            for (int n = 0; n < names.length; n++) {
-                Gen<String> f = fields.get(n);
-                e = e.and(f.expect());
-                if (f.value() == null) continue;
-                if (sb.length() > 1) {
-                    sb.append(',');
-                    desc.append(',');
-                }
-                sb.append('"').append(names[n]).append("\":").append(f.value());
-                desc.append('"').append(names[n]).append("\":").append(f.desc());
+        return object(new String[] {"workflow", "input", "metadata", "priority", "idempotencyKey", "version", "bogusField"},
+                List.of(workflow, input, metadata, priority, key, version, extra));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Crons, schedules, rate limits, workers, replays
+    // ------------------------------------------------------------------------------------------
+
+    /** What a request may have changed: crons, schedules of the fuzz workflow, rate limits. */
+    record Counts(int crons, int schedules, java.util.Set<String> limits) {
+        static Counts take() {
+            return new Counts(FuzzSupport.cronCount(channel), FuzzSupport.scheduleCount(channel, WF_SCHED), FuzzSupport.rateLimitNames(channel));
+        }
+    }
+
+    /**
+     * A refused request created nothing; an accepted create created exactly one object (deleted again at
+     * once, so that crons do not fire); no run is left stuck.
+     */
+    static void checkObjects(Req req, HttpResponse<String> resp, Counts before, String ctx) throws Exception {
+        boolean ok = resp.statusCode() / 100 == 2;
+        String path = URI.create(req.path()).getPath().replaceAll("/+$", "");
+        Counts after = Counts.take();
+        int cronDelta = !ok ? 0 : req.method().equals("POST") && path.equals("/api/v1/crons") ? 1
+                : req.method().equals("DELETE") && path.startsWith("/api/v1/crons/") ? -1 : 0;
+        assertThat(after.crons() - before.crons()).as("crons created by %s", ctx).isEqualTo(cronDelta);
+        boolean scheduled = ok && req.method().equals("POST") && path.equals("/api/v1/schedules");
+        assertThat(after.schedules() - before.schedules()).as("schedules created by %s", ctx).isEqualTo(scheduled ? 1 : 0);
+        boolean limitsMayChange = ok && (req.method().equals("PUT") || req.method().equals("DELETE")) && path.startsWith("/api/v1/rate-limits/");
+        if (!limitsMayChange) assertThat(after.limits()).as("rate limits after %s", ctx).isEqualTo(before.limits());
+        assertThat(after.limits().size() - before.limits().size()).as(ctx).isBetween(limitsMayChange ? -1 : 0, limitsMayChange ? 1 : 0);
+        if (cronDelta == 1) {
+            FuzzSupport.schedules(channel).deleteCron(dev.drover.proto.v1.DeleteCronRequest.newBuilder()
+                    .setCronId(JSON.readTree(resp.body()).path("id").asText()).build());
+        }
+        for (String name : after.limits()) {
+            if (!before.limits().contains(name)) {
+                FuzzSupport.rateLimits(channel).deleteRateLimit(dev.drover.proto.v1.DeleteRateLimitRequest.newBuilder().setName(name).build());
             }
-            return new Gen<>(sb.append('}').toString(), e, desc.append('}').toString());
-        });
+        }
+        if (!before.limits().contains(RL_KEEP) || !after.limits().contains(RL_KEEP)) putKeeper();
+        int unfinished = FuzzSupport.cancelUnfinished(channel, WF_REPLAY);
+        if (!ok) assertThat(unfinished).as("a refused request restarted runs: %s", ctx).isZero();
+        FuzzSupport.cancelUnfinished(channel, WF_SCHED);
+        FuzzSupport.cancelUnfinished(channel, WF);
+    }
+
+    static void putKeeper() {
+        FuzzSupport.rateLimits(channel).putRateLimit(dev.drover.proto.v1.PutRateLimitRequest.newBuilder().setName(RL_KEEP).setCapacity(5)
+                .setWindow("minute").build());
+    }
+
+    @Property(tries = 250, shrinking = ShrinkingMode.BOUNDED)
+    void admin_bodies_are_validated_and_refused_ones_create_nothing(@ForAll("adminRequests") Req req) throws Exception {
+        Counts before = Counts.take();
+        HttpResponse<String> resp;
+        try {
+            resp = send(req.method(), req.path(), req.body().value(), req.token());
+        } catch (java.io.IOException e) {
+            throw new AssertionError("no complete response (" + e + ") to " + req, e);
+        }
+        String ctx = req + "\n  -> " + resp.statusCode() + " " + abbreviate(resp.body());
+        checkResponseShape(resp, ctx);
+        boolean ok = resp.statusCode() / 100 == 2;
+        if (req.body().expect() == INVALID) assertThat(ok).as("an invalid request must be refused: %s", ctx).isFalse();
+        if (req.body().expect() == VALID) assertThat(ok).as("a valid request must be accepted: %s", ctx).isTrue();
+        checkObjects(req, resp, before, ctx);
+    }
+
+    static Arbitrary<Gen<String>> js(Expect e, String... json) {
+        return Arbitraries.of(json).map(s -> g(s, e));
+    }
+
+    static Arbitrary<Gen<String>> strs(Expect e, String... values) {
+        return Arbitraries.of(values).map(s -> g(q(s), e));
+    }
+
+    static Arbitrary<Gen<String>> absent(Expect e) {
+        return Arbitraries.just(new Gen<>(null, e, "<absent>"));
+    }
+
+    /** Not a string where the contract says string (null counts as absent). */
+    static Arbitrary<Gen<String>> notAString() {
+        return js(INVALID, "5", "true", "{}", "[\"x\"]", "1.5");
+    }
+
+    static Arbitrary<Gen<String>> nastyText(Expect e) {
+        return FuzzSupport.nastyString().map(s -> g(q(s), e));
+    }
+
+    static Arbitrary<Gen<String>> longText(int min, int max, Expect e) {
+        return Arbitraries.integers().between(min, max).map(n -> new Gen<>(q("x".repeat(n)), e, "\"x*" + n + "\""));
+    }
+
+    /** {@code unknown}: what a name that is no registered workflow is (replays of it replay nothing). */
+    static Arbitrary<Gen<String>> workflowField(String wf, Expect unknown) {
+        return Arbitraries.frequencyOf(Tuple.of(8, strs(VALID, wf)), Tuple.of(1, absent(INVALID)), Tuple.of(1, js(INVALID, "null")),
+                Tuple.of(1, strs(INVALID, "")), Tuple.of(1, strs(unknown, " ", "no-such-workflow")), Tuple.of(1, notAString()),
+                Tuple.of(1, longText(300, 50_000, unknown)));
+    }
+
+    static Arbitrary<Gen<String>> metadataField(Expect reserved) {
+        return Arbitraries.frequencyOf(Tuple.of(4, absent(VALID)), Tuple.of(2, js(VALID, "{}", "{\"team\":\"a\"}", "null")),
+                Tuple.of(1, js(reserved, "{\"drover.cron\":\"x\"}")),
+                Tuple.of(2, js(INVALID, "{\"k\":5}", "{\"k\":null}", "{\"k\":{}}", "[1]", "\"str\"", "5")));
+    }
+
+    static Arbitrary<Gen<String>> inputField() {
+        return Arbitraries.frequencyOf(Tuple.of(3, absent(VALID)), Tuple.of(4, JsonGen.values(2).map(s -> g(s, VALID))),
+                Tuple.of(1, js(EITHER, "null", "\"a\\u0000b\"", "1e999999", "[" + "[".repeat(3000) + "]".repeat(3000) + "]")));
+    }
+
+    /** The instant of a schedule: exactly one of fireAt (ISO), fireAtMs, delayMs, as a fragment of an object. */
+    static Arbitrary<Gen<String>> whenFragment() {
+        long soon = System.currentTimeMillis() + 3_600_000;
+        return Arbitraries.frequencyOf(
+                Tuple.of(4, js(VALID, "\"fireAt\":\"2030-01-31T07:00:00Z\"", "\"fireAtMs\":" + soon, "\"delayMs\":3600000",
+                        "\"fireAt\":\"2020-01-01T00:00:00Z\"", "\"delayMs\":1", "\"fireAt\":null,\"delayMs\":1000", "\"fireAtMs\":0,\"delayMs\":1000",
+                        "\"fireAt\":\"9999-12-30T00:00:00Z\"")),
+                Tuple.of(4, js(INVALID, "", "\"fireAt\":\"2030-01-31T07:00:00Z\",\"delayMs\":5", "\"fireAt\":\"2030-01-31T07:00:00Z\",\"fireAtMs\":5",
+                        "\"fireAtMs\":5,\"delayMs\":5", "\"fireAt\":\"yesterday\"", "\"fireAt\":5", "\"fireAt\":\"\"", "\"fireAt\":\"1969-12-31T23:59:59Z\"",
+                        "\"fireAt\":\"1970-01-01T00:00:00Z\"", "\"fireAt\":\"+1000000000-01-01T00:00:00Z\"", "\"fireAt\":\"+999999999-12-31T23:59:59Z\"",
+                        "\"fireAt\":\"-999999999-01-01T00:00:00Z\"", "\"fireAt\":\"+10000-01-01T00:00:00Z\"", "\"fireAtMs\":-1", "\"fireAtMs\":1.5",
+                        "\"fireAtMs\":\"5\"", "\"fireAtMs\":1e300", "\"fireAtMs\":99999999999999999999", "\"fireAtMs\":9223372036854775807",
+                        "\"delayMs\":-1", "\"delayMs\":9223372036854775807", "\"delayMs\":true", "\"delayMs\":null", "\"delayMs\":1.0",
+                        "\"delayMs\":-9223372036854775808", "\"fireAtMs\":-9223372036854775808")));
+    }
+
+    /** An object of the given fields (a null name is a fragment of fields); its expectation is the meet of its fields'. */
+    static Arbitrary<Gen<String>> object(String[] names, List<Arbitrary<Gen<String>>> fields) {
+        return Combinators.combine(fields).as(values -> assemble(names, values));
+    }
+
+    static Gen<String> assemble(String[] names, List<Gen<String>> values) {
+        StringBuilder sb = new StringBuilder("{");
+        StringBuilder desc = new StringBuilder("{");
+        Expect e = VALID;
+        for (int n = 0; n < names.length; n++) {
+            Gen<String> f = values.get(n);
+            e = e.and(f.expect());
+            if (f.value() == null || f.value().isEmpty()) continue;
+            if (sb.length() > 1) {
+                sb.append(',');
+                desc.append(',');
+            }
+            String key = names[n] == null ? "" : "\"" + names[n] + "\":";
+            sb.append(key).append(f.value());
+            desc.append(key).append(f.desc());
+        }
+        return new Gen<>(sb.append('}').toString(), e, desc.append('}').toString());
+    }
+
+    static Arbitrary<Gen<String>> cronBody() {
+        return object(new String[] {"workflow", "expression", "timeZone", "name", "input", "metadata", "missedTicks", "paused", "bogus"}, List.of(
+                workflowField(WF_CRON, INVALID),
+                Arbitraries.frequencyOf(Tuple.of(6, strs(VALID, "*/5 * * * *", "0 0 * * *", "0 0 1 1 *", "@hourly", "* * * * * *")),
+                        Tuple.of(1, absent(INVALID)), Tuple.of(2, strs(INVALID, "", "* * *", "61 * * * *", "not a cron")), Tuple.of(1, notAString()),
+                        Tuple.of(1, strs(EITHER, "0 0 30 2 *", "*/0 * * * *", "? ? ? ? ?")), Tuple.of(1, nastyText(EITHER))),
+                Arbitraries.frequencyOf(Tuple.of(4, absent(VALID)), Tuple.of(2, strs(VALID, "Europe/Berlin", "UTC")), Tuple.of(1, js(VALID, "null")),
+                        Tuple.of(1, strs(INVALID, "Mars/Olympus", "GMT+99")), Tuple.of(1, notAString()), Tuple.of(1, nastyText(EITHER))),
+                Arbitraries.frequencyOf(Tuple.of(4, absent(VALID)), Tuple.of(2, Arbitraries.create(() -> g(q("fuzz-" + UUID.randomUUID()), VALID))),
+                        Tuple.of(1, nastyText(EITHER)), Tuple.of(1, notAString()), Tuple.of(1, longText(201, 20_000, INVALID))),
+                inputField(),
+                metadataField(INVALID),
+                Arbitraries.frequencyOf(Tuple.of(4, absent(VALID)), Tuple.of(2, strs(VALID, "skip", "fire_once")),
+                        Tuple.of(1, strs(INVALID, "burst", "SKIP ")), Tuple.of(1, notAString())),
+                Arbitraries.frequencyOf(Tuple.of(4, absent(VALID)), Tuple.of(2, js(VALID, "true", "false", "null")),
+                        Tuple.of(1, js(INVALID, "\"true\"", "1", "0", "{}"))),
+                Arbitraries.frequencyOf(Tuple.of(5, absent(VALID)), Tuple.of(1, js(VALID, "1", "{\"x\":[1]}")))));
+    }
+
+    static Arbitrary<Gen<String>> scheduleBody() {
+        return object(new String[] {"workflow", "input", "metadata", null}, List.of(workflowField(WF_SCHED, INVALID), inputField(), metadataField(INVALID),
+                whenFragment()));
+    }
+
+    static Arbitrary<Gen<String>> limitBody() {
+        return object(new String[] {"capacity", null}, List.of(
+                Arbitraries.frequencyOf(Tuple.of(5, js(VALID, "1", "5", "1000000", "2147483647")),
+                        Tuple.of(3, js(INVALID, "0", "-1", "\"5\"", "5.5", "1e10", "2147483648", "null", "true", "[5]"))),
+                Arbitraries.frequencyOf(Tuple.of(5, js(VALID, "\"window\":\"minute\"", "\"window\":\"second\"", "\"windowMs\":1000",
+                                "\"windowMs\":100", "\"windowMs\":2678400000", "\"window\":null,\"windowMs\":1000")),
+                        Tuple.of(3, js(INVALID, "", "\"window\":\"week\"", "\"window\":\"minute\",\"windowMs\":1000", "\"windowMs\":50",
+                                "\"windowMs\":1.5", "\"window\":5", "\"windowMs\":\"1000\"", "\"windowMs\":99999999999999999999",
+                                "\"windowMs\":2678400001", "\"windowMs\":-1000", "\"windowMs\":-9223372036854775808")))));
+    }
+
+    static Arbitrary<Gen<String>> pauseBody() {
+        return object(new String[] {"key", "durationMs", "reason"}, List.of(
+                Arbitraries.frequencyOf(Tuple.of(4, absent(VALID)), Tuple.of(2, strs(VALID, "", "customer-42")), Tuple.of(1, nastyText(EITHER)),
+                        Tuple.of(1, notAString()), Tuple.of(1, longText(501, 20_000, INVALID))),
+                Arbitraries.frequencyOf(Tuple.of(3, absent(VALID)), Tuple.of(3, js(VALID, "0", "30000", "2678400000", "null")),
+                        Tuple.of(2, js(INVALID, "-1", "1.5", "\"30000\"", "2678400001", "9223372036854775807", "-9223372036854775808", "1e300"))),
+                Arbitraries.frequencyOf(Tuple.of(4, absent(VALID)), Tuple.of(2, strs(VALID, "", "429 from upstream")), Tuple.of(1, nastyText(EITHER)),
+                        Tuple.of(1, notAString()), Tuple.of(1, longText(501, 20_000, INVALID)))));
+    }
+
+    static Arbitrary<Gen<String>> replayFilterBody() {
+        Arbitrary<Gen<String>> instant = Arbitraries.frequencyOf(Tuple.of(4, absent(VALID)),
+                Tuple.of(2, strs(VALID, "2020-01-01T00:00:00Z", "2999-01-01T00:00:00Z")),
+                Tuple.of(2, strs(EITHER, "+999999999-12-31T23:59:59Z", "-999999999-01-01T00:00:00Z", "0000-01-01T00:00:00Z")),
+                Tuple.of(1, strs(INVALID, "yesterday", "", "2020-01-01")), Tuple.of(1, notAString()));
+        return object(new String[] {"workflow", "status", "createdAfter", "createdBefore", "metadata", "fromStep", "limit"}, List.of(
+                workflowField(WF_REPLAY, EITHER),
+                Arbitraries.frequencyOf(Tuple.of(4, absent(VALID)), Tuple.of(2, strs(VALID, "cancelled", "succeeded", "failed")),
+                        Tuple.of(2, strs(INVALID, "queued", "running", "bogus")), Tuple.of(1, strs(EITHER, "")), Tuple.of(1, notAString())),
+                instant, instant, metadataField(VALID),
+                Arbitraries.frequencyOf(Tuple.of(4, absent(VALID)), Tuple.of(2, strs(VALID, "only", "")), Tuple.of(1, nastyText(EITHER)),
+                        Tuple.of(1, notAString())),
+                Arbitraries.frequencyOf(Tuple.of(4, absent(VALID)), Tuple.of(2, js(VALID, "1", "2", "10000", "0", "null")),
+                        Tuple.of(2, js(INVALID, "-1", "10001", "\"5\"", "1.5", "1e10", "2147483648")))));
+    }
+
+    static Arbitrary<Gen<String>> replayOneBody() {
+        return object(new String[] {"fromStep"}, List.of(Arbitraries.frequencyOf(Tuple.of(4, absent(VALID)), Tuple.of(2, strs(VALID, "only", "")),
+                Tuple.of(1, strs(INVALID, "nope")), Tuple.of(1, nastyText(EITHER)), Tuple.of(1, notAString()))));
+    }
+
+    /** Well-formed bodies mostly; truncated and junk ones too (those are always invalid). */
+    Arbitrary<Gen<byte[]>> variants(Arbitrary<Gen<String>> object, String wf) {
+        return Arbitraries.frequencyOf(Tuple.of(8, object.map(g -> bytes(g.value(), g.expect(), g.desc()))),
+                Tuple.of(2, truncated(object)), Tuple.of(1, junkBodies(wf).map(g -> new Gen<>(g.value(), INVALID, g.desc()))));
+    }
+
+    static Gen<byte[]> expecting(Gen<byte[]> body, Expect e) {
+        return new Gen<>(body.value(), body.expect().and(e), body.desc());
+    }
+
+    Arbitrary<String> cronIds() {
+        return Arbitraries.oneOf(runIds(), Arbitraries.create(() -> cronKeeperId));
+    }
+
+    Arbitrary<String> scheduleIds() {
+        return Arbitraries.oneOf(runIds(), Arbitraries.create(() -> scheduleKeeperId));
+    }
+
+    Arbitrary<String> workerIds() {
+        return Arbitraries.oneOf(runIds(), Arbitraries.create(() -> workerId));
+    }
+
+    Arbitrary<String> limitNames() {
+        return Arbitraries.oneOf(Arbitraries.of(RL_KEEP, RL_PREFIX + "missing"),
+                Arbitraries.strings().alpha().numeric().withChars("-_.").ofMinLength(1).ofMaxLength(30).map(s -> RL_PREFIX + s),
+                FuzzSupport.nastyString().filter(s -> !s.isEmpty()).map(HttpFuzzProperties::enc),
+                Arbitraries.of("%2F", "a%2Fb", "%20", "a+b", "%25zz", "%25", "%E2%82", RL_PREFIX + "%00", "%2e%2e"),
+                Arbitraries.integers().between(201, 5000).map(n -> RL_PREFIX + "l".repeat(n)));
+    }
+
+    @Provide
+    Arbitrary<Req> adminRequests() {
+        Arbitrary<Req> replayOne = Combinators.combine(Arbitraries.oneOf(runIds(), Arbitraries.of(replayRunIds)),
+                variants(replayOneBody(), WF_REPLAY)).as((id, b) ->
+                new Req("POST", "/api/v1/runs/" + id + "/replay", expecting(b, replayRunIds.contains(id) ? VALID : INVALID), Token.VALID));
+        Arbitrary<Req> reschedule = Combinators.combine(scheduleIds(), variants(object(new String[] {null}, List.of(whenFragment())), WF_SCHED))
+                .as((id, b) -> new Req("POST", "/api/v1/schedules/" + id + "/reschedule",
+                        // The keeper may have fired already (rescheduled into the past) and then refuses.
+                        expecting(b, id.equals(scheduleKeeperId) ? EITHER : INVALID), Token.VALID));
+        Arbitrary<Req> putLimit = Combinators.combine(limitNames(), variants(limitBody(), WF)).as((name, b) ->
+                new Req("PUT", "/api/v1/rate-limits/" + name, expecting(b, name.matches("[A-Za-z0-9_.-]{1,200}") ? VALID : EITHER), Token.VALID));
+        Arbitrary<Req> pause = Combinators.combine(limitNames(), variants(pauseBody(), WF)).as((name, b) ->
+                new Req("POST", "/api/v1/rate-limits/" + name + "/pause", expecting(b, name.equals(RL_KEEP) ? VALID
+                        : name.length() > 200 || name.equals(RL_PREFIX + "missing") ? INVALID : EITHER), Token.VALID));
+        return Arbitraries.frequencyOf(
+                Tuple.of(3, variants(cronBody(), WF_CRON).map(b -> new Req("POST", "/api/v1/crons", b, Token.VALID))),
+                Tuple.of(3, variants(scheduleBody(), WF_SCHED).map(b -> new Req("POST", "/api/v1/schedules", b, Token.VALID))),
+                Tuple.of(2, reschedule),
+                Tuple.of(2, putLimit),
+                Tuple.of(2, pause),
+                Tuple.of(2, variants(replayFilterBody(), WF_REPLAY).map(b -> new Req("POST", "/api/v1/runs/replay", b, Token.VALID))),
+                Tuple.of(1, replayOne));
     }
 }
