@@ -58,6 +58,16 @@ public final class Replays {
         engine.apply(fx);
     }
 
+    private static final Instant FIRST_CREATED = Instant.parse("0001-01-01T00:00:00Z");
+    private static final Instant LAST_CREATED = Instant.parse("9999-12-31T23:59:59.999Z");
+
+    /** A bound of the creation-time filter: within the years 1 to 9999 (beyond, it cannot be a database timestamp). */
+    private static void checkCreated(String field, Instant t) {
+        if (t != null && (t.isBefore(FIRST_CREATED) || t.isAfter(LAST_CREATED))) {
+            throw EngineException.invalid(field + ": " + t + " is outside the years 1 to 9999");
+        }
+    }
+
     /** Replays every finished run matching the filter (each in its own transaction); returns the ids replayed. */
     public List<String> replayMatching(String tenantId, String workflowName, String status, Instant createdAfter,
                                        Instant createdBefore, Map<String, String> metadata, String fromStep, int limit) {
@@ -67,6 +77,8 @@ public final class Replays {
             throw EngineException.invalid("status: must be a final status (succeeded, failed or cancelled)");
         }
         if (limit < 0 || limit > 10_000) throw EngineException.invalid("limit: must be between 1 and 10000");
+        checkCreated("created_after", createdAfter);
+        checkCreated("created_before", createdBefore);
         int lim = limit == 0 ? 1000 : limit;
         String meta;
         try {

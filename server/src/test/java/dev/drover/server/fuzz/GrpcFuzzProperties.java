@@ -559,6 +559,19 @@ class GrpcFuzzProperties {
         if (!o.ok()) assertThat(unfinished).as("a refused replay restarted runs: %s", ctx).isZero();
     }
 
+    /** Found by the HTTP fuzzer (the same engine call): a bound beyond a database timestamp must be INVALID_ARGUMENT naming it. */
+    @Example
+    void a_replay_filter_beyond_the_year_9999_is_invalid() {
+        for (long ms : new long[] {Long.MAX_VALUE, 253402300800000L}) {
+            ReplayRunsRequest req = ReplayRunsRequest.newBuilder().setWorkflowName(WF_REPLAY).setCreatedBeforeMs(ms).build();
+            Outcome<?> o = call(() -> FuzzSupport.runs(channel).replayRuns(req));
+            String ctx = "ReplayRuns " + show(req) + " -> " + o;
+            assertThat(o.ok()).as(ctx).isFalse();
+            assertThat(o.status().getCode()).as(ctx).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(o.status().getDescription()).as(ctx).contains("created_before");
+        }
+    }
+
     @Property(tries = 100, shrinking = ShrinkingMode.BOUNDED)
     void release_steps_from_anyone_releases_nothing_it_does_not_hold(@ForAll("workerIds") String workerId, @ForAll boolean leaving,
                                                                      @ForAll("attemptRefs") List<AttemptRef> steps) {

@@ -125,12 +125,7 @@ class HttpFuzzProperties {
     void any_request_is_answered_without_5xx_and_errors_explain_themselves(@ForAll("requests") Req req) throws Exception {
         int before = FuzzSupport.runCount(channel, WF);
         Counts objects = Counts.take();
-        HttpResponse<String> resp;
-        try {
-            resp = send(req.method(), req.path(), req.body().value(), req.token());
-        } catch (java.io.IOException e) {
-            throw new AssertionError("no complete response (" + e + ") to " + req, e);
-        }
+        HttpResponse<String> resp = sendComplete(req);
         String ctx = req + "\n  -> " + resp.statusCode() + " " + abbreviate(resp.body());
         checkResponseShape(resp, ctx);
         String decodedPath = URI.create(req.path()).getPath();
@@ -221,6 +216,43 @@ class HttpFuzzProperties {
         assertThat(FuzzSupport.runCount(channel, WF_BIG)).as(ctx).isEqualTo(before);
     }
 
+    /**
+     * Bodies beyond what a route reads (1 MiB for rate limits and ignored bodies, 16 MiB elsewhere) still get a
+     * complete answer: the connection is not reset under the reply, nothing is created.
+     */
+    @Example
+    void oversized_bodies_on_every_route_get_a_complete_answer() throws Exception {
+        for (int size : List.of(2 * 1024 * 1024, 17 * 1024 * 1024)) {
+            byte[] body = ("{\"capacity\":5,\"window\":\"minute\",\"workflow\":\"" + WF_SCHED + "\",\"delayMs\":1000,\"pad\":\""
+                    + "x".repeat(size) + "\"}").getBytes(StandardCharsets.UTF_8);
+            for (String[] mp : List.of(new String[] {"PUT", "/api/v1/rate-limits/" + RL_PREFIX + "big"},
+                    new String[] {"POST", "/api/v1/rate-limits/" + RL_KEEP + "/pause"}, new String[] {"POST", "/api/v1/workers/" + workerId + "/resume"},
+                    new String[] {"POST", "/api/v1/crons/" + cronKeeperId + "/pause"}, new String[] {"POST", "/api/v1/schedules"},
+                    new String[] {"POST", "/api/v1/runs/replay"}, new String[] {"DELETE", "/api/v1/crons/" + UUID.randomUUID()})) {
+                Req req = new Req(mp[0], mp[1], new Gen<>(body, EITHER, size + " bytes"), Token.VALID);
+                Counts before = Counts.take();
+                HttpResponse<String> resp = sendComplete(req);
+                String ctx = req + " -> " + resp.statusCode() + " " + abbreviate(resp.body());
+                checkResponseShape(resp, ctx);
+                checkObjects(req, resp, before, ctx);
+            }
+        }
+    }
+
+    /** Found by the fuzzer: an instant beyond what a database timestamp holds overflowed in the store (500). */
+    @Example
+    void a_replay_filter_beyond_the_year_9999_is_a_400_naming_the_field() throws Exception {
+        for (String t : List.of("+999999999-12-31T23:59:59Z", "-999999999-01-01T00:00:00Z", "+10000-01-01T00:00:00Z")) {
+            Req req = new Req("POST", "/api/v1/runs/replay", bytes("{\"workflow\":\"" + WF_REPLAY + "\",\"createdAfter\":\"" + t + "\"}", INVALID, t),
+                    Token.VALID);
+            HttpResponse<String> resp = sendComplete(req);
+            String ctx = req + " -> " + resp.statusCode() + " " + abbreviate(resp.body());
+            assertThat(resp.statusCode()).as(ctx).isEqualTo(400);
+            assertThat(resp.body()).as(ctx).contains("created_after");
+            assertThat(FuzzSupport.cancelUnfinished(channel, WF_REPLAY)).as(ctx).isZero();
+        }
+    }
+
     /** The run keeps the input it was given (numbers compared by value: the store may renormalize them). */
     static void checkInputRoundTrip(byte[] sentBody, String runId, String ctx) throws Exception {
         JsonNode sent;
@@ -259,6 +291,15 @@ class HttpFuzzProperties {
             }
             assertThat(json != null && json.isObject() && json.path("error").isTextual() && !json.path("error").asText().isBlank())
                     .as("an error response carries a non-empty \"error\": %s", ctx).isTrue();
+        }
+    }
+
+    /** The response to {@code req}; a connection that fails instead (e.g. reset under the reply) fails the test. */
+    static HttpResponse<String> sendComplete(Req req) throws Exception {
+        try {
+            return send(req.method(), req.path(), req.body().value(), req.token());
+        } catch (java.io.IOException e) {
+            throw new AssertionError("no complete response (" + e + ") to " + req, e);
         }
     }
 
@@ -553,12 +594,7 @@ class HttpFuzzProperties {
     @Property(tries = 250, shrinking = ShrinkingMode.BOUNDED)
     void admin_bodies_are_validated_and_refused_ones_create_nothing(@ForAll("adminRequests") Req req) throws Exception {
         Counts before = Counts.take();
-        HttpResponse<String> resp;
-        try {
-            resp = send(req.method(), req.path(), req.body().value(), req.token());
-        } catch (java.io.IOException e) {
-            throw new AssertionError("no complete response (" + e + ") to " + req, e);
-        }
+        HttpResponse<String> resp = sendComplete(req);
         String ctx = req + "\n  -> " + resp.statusCode() + " " + abbreviate(resp.body());
         checkResponseShape(resp, ctx);
         boolean ok = resp.statusCode() / 100 == 2;
