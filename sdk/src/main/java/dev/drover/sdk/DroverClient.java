@@ -724,8 +724,11 @@ public final class DroverClient implements AutoCloseable {
         .putAllMetadata(metadata == null ? java.util.Map.of() : metadata)
         .setFireAtMs(atMs)
         .setDelayMs(delayMs)
+        // Chosen here, like a run id, so that retrying this very request can never create a second schedule.
+        .setScheduleId(dev.drover.sdk.internal.RunIds.next())
         .build();
-    return call(() -> dev.drover.sdk.internal.ScheduleProtos.toScheduleInfo(transport.schedules().createSchedule(req)));
+    return dev.drover.sdk.internal.ScheduleProtos.toScheduleInfo(
+        retryingTrigger(deadline -> transport.schedules(deadline).createSchedule(req)));
   }
 
   /**

@@ -119,4 +119,32 @@ class OneTimeScheduleTest {
         assertThatThrownBy(() -> client.getSchedule("not-an-id"))
                 .isInstanceOfSatisfying(DroverException.class, e -> assertThat(e.getMessage()).startsWith("schedule_id:"));
     }
+
+    @Test
+    void a_retried_create_with_the_same_schedule_id_creates_one_schedule() throws Exception {
+        io.grpc.ManagedChannel ch = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+                .forAddress("127.0.0.1", TestServer.shared().grpcPort()).usePlaintext().build();
+        try {
+            io.grpc.Metadata auth = new io.grpc.Metadata();
+            auth.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TestServer.TOKEN);
+            var stub = dev.drover.proto.v1.ScheduleServiceGrpc.newBlockingStub(ch)
+                    .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(auth));
+            String id = java.util.UUID.randomUUID().toString();
+            var req = dev.drover.proto.v1.CreateScheduleRequest.newBuilder().setWorkflowName("at-wf")
+                    .setDelayMs(3_600_000).setScheduleId(id).build();
+            var first = stub.createSchedule(req);
+            // The client timed out and sends the very same request again (the SDK does this by itself).
+            var second = stub.createSchedule(req);
+            assertThat(first.getId()).isEqualTo(id);
+            assertThat(second.getId()).isEqualTo(id);
+            assertThat(second.getFireAtMs()).isEqualTo(first.getFireAtMs());
+            long mine = client.listSchedules("at-wf", null, 1000).stream().filter(s -> s.id().equals(id)).count();
+            assertThat(mine).isEqualTo(1);
+            assertThatThrownBy(() -> stub.createSchedule(req.toBuilder().setScheduleId("not-a-uuid").build()))
+                    .hasMessageContaining("INVALID_ARGUMENT").hasMessageContaining("schedule_id");
+            client.deleteSchedule(id);
+        } finally {
+            ch.shutdownNow();
+        }
+    }
 }

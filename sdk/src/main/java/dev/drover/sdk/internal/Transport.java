@@ -165,8 +165,13 @@ public final class Transport implements AutoCloseable {
 
   /** A schedule-service stub (crons and one-time schedules) whose call gets the default deadline. */
   public dev.drover.proto.v1.ScheduleServiceGrpc.ScheduleServiceBlockingStub schedules() {
+    return schedules(callTimeout);
+  }
+
+  /** A schedule-service stub with a specific deadline (for calls retried within the call timeout). */
+  public dev.drover.proto.v1.ScheduleServiceGrpc.ScheduleServiceBlockingStub schedules(Duration deadline) {
     return dev.drover.proto.v1.ScheduleServiceGrpc.newBlockingStub(channel)
-        .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        .withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** A worker-administration stub (list, pause, resume, drain) with a specific deadline. */

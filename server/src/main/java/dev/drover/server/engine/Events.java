@@ -112,6 +112,17 @@ public final class Events {
         }
     }
 
+    /**
+     * Thrown inside the transaction when the listeners changed since they were read (a workflow was
+     * registered or updated meanwhile): start over, so that a push committed after a registration
+     * always starts that workflow's run.
+     */
+    private static final class ListenersChanged extends RuntimeException {
+        ListenersChanged() {
+            super("event listeners changed concurrently", null, false, false);
+        }
+    }
+
     private List<PushResult> pushAll(List<PushCommand> cmds, boolean batch) {
         if (cmds.isEmpty()) throw EngineException.invalid("events: must not be empty");
         if (cmds.size() > MAX_BATCH) throw EngineException.invalid("events: at most " + MAX_BATCH + " per call, got " + cmds.size());
@@ -137,6 +148,11 @@ public final class Events {
         for (int attempt = 1; ; attempt++) {
             try {
                 return pushOnce(tenant, items, leader);
+            } catch (ListenersChanged c) {
+                if (attempt >= 5) {
+                    throw new EngineException(EngineException.Kind.UNAVAILABLE,
+                            "event listeners kept changing while the event was pushed (workflows being registered); retry");
+                }
             } catch (Raced r) {
                 if (attempt >= 5) {
                     // A race resolves on the next attempt (the winner's event is then found); what keeps
@@ -204,6 +220,9 @@ public final class Events {
                 stored.add(new StoredEvent(it.id(), it.tenantId(), it.name(), it.payloadJson(), it.metadataJson()));
             }
             started = runs.triggerAll(triggers, (tx, fx) -> {
+                // The listeners were matched outside this transaction (CEL filters are not evaluated
+                // with the transaction open); if a registration committed since, match again.
+                if (!EVENTS.listeners(tx, tenant).equals(snap.listeners())) throw new ListenersChanged();
                 Set<UUID> inserted = EVENTS.insert(tx, rows);
                 if (inserted.size() != rows.size()) throw new Raced();
                 for (EventSink s : sinks) s.pushed(tx, stored, fx);

@@ -171,15 +171,37 @@ public final class Schedules {
     /** Exactly one of {@code fireAtMs} (epoch ms) and {@code delayMs} (from now on the database clock) is positive. */
     public ScheduleView createSchedule(String tenant, String workflowName, String inputJson, Map<String, String> metadata,
                                        long fireAtMs, long delayMs) {
+        return createSchedule(tenant, workflowName, inputJson, metadata, fireAtMs, delayMs, null);
+    }
+
+    /**
+     * As above, with an optional client-chosen id: a retried create (same id) returns the schedule the
+     * first attempt stored instead of creating a second one (FAILED_PRECONDITION if that id is another
+     * workflow's schedule). Two attempts racing: the insert skips a conflicting id, both read the one row.
+     */
+    public ScheduleView createSchedule(String tenant, String workflowName, String inputJson, Map<String, String> metadata,
+                                       long fireAtMs, long delayMs, String scheduleId) {
         String workflow = workflow(tenant, workflowName);
         String input = input("input_json", inputJson, settings.maxPayloadBytes());
         String md = metadata(metadata);
         checkInstant(fireAtMs, delayMs);
+        UUID chosen = scheduleId == null || scheduleId.isEmpty() ? null : Ids.parse("schedule_id", scheduleId);
         ScheduleView v = db.inTx(tx -> {
-            UUID id = UUID.randomUUID();
+            UUID id = chosen != null ? chosen : UUID.randomUUID();
+            if (chosen != null) {
+                var existing = QUERIES.getSchedule(tx, tenant, id);
+                if (existing.isPresent()) {
+                    if (!existing.get().workflowName().equals(workflow)) {
+                        throw new EngineException(EngineException.Kind.FAILED_PRECONDITION,
+                                "schedule_id: " + id + " is already a schedule of workflow '" + existing.get().workflowName() + "'");
+                    }
+                    return view(existing.get());
+                }
+            }
             Instant at = fireAtMs > 0 ? Instant.ofEpochMilli(fireAtMs) : tx.now().plusMillis(delayMs);
             QUERIES.insertSchedule(tx, new ScheduleRow(id, tenant, workflow, input, md, at, "scheduled", null, null, null, null));
-            return view(QUERIES.getSchedule(tx, tenant, id).orElseThrow());
+            return view(QUERIES.getSchedule(tx, tenant, id)
+                    .orElseThrow(() -> EngineException.invalid("schedule_id: " + id + " is already in use")));
         });
         scheduler.wake();
         return v;

@@ -182,7 +182,7 @@ public final class ScheduleQueries {
 
     public void insertSchedule(StoreTx tx, ScheduleRow s) {
         tx.update("INSERT INTO drover_schedule (id, tenant_id, workflow_name, input, metadata, fire_at, status) "
-                        + "VALUES (?, ?, ?, ?::jsonb, ?::jsonb, ?, 'scheduled')",
+                        + "VALUES (?, ?, ?, ?::jsonb, ?::jsonb, ?, 'scheduled') ON CONFLICT (id) DO NOTHING",
                 ps -> {
                     ps.setObject(1, s.id());
                     ps.setString(2, s.tenantId());

@@ -86,7 +86,7 @@ final class ScheduleServiceImpl extends ScheduleServiceGrpc.ScheduleServiceImplB
     @Override
     public void createSchedule(CreateScheduleRequest req, StreamObserver<Schedule> out) {
         Statuses.unary(out, () -> schedule(schedules().createSchedule(tenant(), req.getWorkflowName(), req.getInputJson(),
-                req.getMetadataMap(), req.getFireAtMs(), req.getDelayMs())));
+                req.getMetadataMap(), req.getFireAtMs(), req.getDelayMs(), req.getScheduleId())));
     }
 
     @Override
