@@ -57,6 +57,13 @@ public final class Database implements AutoCloseable {
         cfg.addDataSourceProperty("reWriteBatchedInserts", "true");
         cfg.addDataSourceProperty("tcpKeepAlive", "true");
         cfg.addDataSourceProperty("ApplicationName", "drover-server");
+        // Plan every execution with its parameters. With PostgreSQL's default, a prepared statement
+        // switches to a generic plan after five executions, and the hot tables start empty: a generic
+        // plan made then (a sequential scan of drover_run, cheap on an empty table) stayed cached while
+        // the table grew to 100,000s of rows, until the next autovacuum ANALYZE invalidated it. In the
+        // steady benchmark that stalled the completion path for 5-10 s at a time (worker full, reports
+        // crawling); a custom plan costs far less than that once.
+        cfg.addDataSourceProperty("options", "-c plan_cache_mode=force_custom_plan");
         HikariDataSource ds = new HikariDataSource(cfg);
         try {
             Flyway.configure().dataSource(ds).locations("classpath:db/migration").table("drover_schema_history")

@@ -73,8 +73,9 @@ final class ScheduleRoutes {
                     send(ex, 201, cronJson(c));
                 } else {
                     long[] when = when(b);
+                    // "scheduleId" (optional, a UUID chosen by the client) makes the POST safe to retry.
                     send(ex, 201, scheduleJson(s.createSchedule(tenant, requiredText(b, "workflow"), json(b, "input"), metadata(b),
-                            when[0], when[1])));
+                            when[0], when[1], text(b, "scheduleId"))));
                 }
             } else if (method.equals("GET")) {
                 ObjectNode out = JSON.createObjectNode();
