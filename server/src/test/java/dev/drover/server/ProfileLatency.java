@@ -34,6 +34,7 @@ public final class ProfileLatency {
             System.out.println("database: " + server.databaseDescription());
             Thread.sleep(Long.parseLong(System.getenv().getOrDefault("PROF_PAUSE", "1")) * 1000);
             long[] sent = new long[n];
+            long[] returned = new long[n];
             long t0 = System.nanoTime();
             if (callers == 1) {
                 for (int i = 0; i < n; i++) {
@@ -41,6 +42,7 @@ public final class ProfileLatency {
                     while (System.nanoTime() < due) Thread.onSpinWait();
                     sent[i] = System.nanoTime();
                     client.runJson("lat-noop", "{\"i\":" + i + "}", RunOptions.defaults());
+                    returned[i] = System.nanoTime();
                 }
             } else {
                 Thread[] ts = new Thread[callers];
@@ -63,6 +65,19 @@ public final class ProfileLatency {
             Arrays.sort(lat);
             System.out.printf("n=%d callers=%d triggers %.0f/s, end-to-end %.0f/s; latency ms p50 %.2f p95 %.2f p99 %.2f max %.2f%n",
                     n, callers, n / trig, n / all, lat[n / 2], lat[(int) (n * 0.95)], lat[(int) (n * 0.99)], lat[n - 1]);
+            if (callers == 1) {
+                // Where a slow one spent its time: in the trigger call, or between the call's return and the step.
+                double[] call = new double[n], after = new double[n];
+                for (int i = 0; i < n; i++) {
+                    call[i] = (returned[i] - sent[i]) / 1e6;
+                    after[i] = (startedAt.get(i) - returned[i]) / 1e6;
+                }
+                Arrays.sort(call);
+                Arrays.sort(after);
+                System.out.printf("  trigger call ms p50 %.2f p95 %.2f p99 %.2f | call return → step ms p50 %.2f p95 %.2f p99 %.2f%n",
+                        call[n / 2], call[(int) (n * 0.95)], call[(int) (n * 0.99)],
+                        after[n / 2], after[(int) (n * 0.95)], after[(int) (n * 0.99)]);
+            }
             System.out.println(server.engine().stats().snapshot());
             w.close(Duration.ofSeconds(5));
         } finally {
