@@ -28,12 +28,41 @@ public final class ProfileMain {
         }
     }
 
+    private static String pgssUrl(String description) {
+        var m = java.util.regex.Pattern.compile("127\\.0\\.0\\.1:(\\d+)").matcher(description);
+        return m.find() ? "jdbc:postgresql://127.0.0.1:" + m.group(1) + "/postgres?user=postgres" : null;
+    }
+
+    private static void pgss(String url, String sql) throws Exception {
+        try (var c = java.sql.DriverManager.getConnection(url); var st = c.createStatement()) {
+            boolean rs = st.execute(sql);
+            while (true) {
+                if (rs) {
+                    try (var r = st.getResultSet()) {
+                        int n = r.getMetaData().getColumnCount();
+                        while (r.next()) {
+                            StringBuilder b = new StringBuilder();
+                            for (int i = 1; i <= n; i++) b.append(i > 1 ? " | " : "").append(r.getString(i));
+                            System.out.println(b);
+                        }
+                    }
+                } else if (st.getUpdateCount() == -1) {
+                    break;
+                }
+                rs = st.getMoreResults();
+            }
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 50_000;
         int slots = args.length > 1 ? Integer.parseInt(args[1]) : 500;
         DroverServer server = TestServer.start(TestServer.tempDir("prof-"));
         try (DroverClient client = TestServer.client(server.grpcPort())) {
             client.newWorker("reg").register(new Noop()).slots(1).start().close(Duration.ofSeconds(1));
+            int rounds = Integer.parseInt(System.getenv().getOrDefault("PROF_ROUNDS", "1"));
+            for (int round = 1; round <= rounds; round++) {
+            done.set(0);
             long t0 = System.nanoTime();
             String last = null;
             for (int i = 0; i < n; i += 10_000) {
@@ -48,6 +77,10 @@ public final class ProfileMain {
                 System.out.println("paused; database: " + server.databaseDescription());
                 Thread.sleep(Long.parseLong(System.getenv("PROF_PAUSE")) * 1000);
             }
+            // PROF_PGSS=1 with DROVER_EMBEDDED_PG_SETTINGS=shared_preload_libraries=pg_stat_statements:
+            // print where PostgreSQL spent its time during the drain, statement by statement.
+            String pgss = System.getenv("PROF_PGSS") == null ? null : pgssUrl(server.databaseDescription());
+            if (pgss != null) pgss(pgss, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()");
             long t1 = System.nanoTime();
             Worker w = client.newWorker("drain").register(new Noop()).slots(slots).start();
             while (done.get() < n) Thread.sleep(5);
@@ -57,8 +90,17 @@ public final class ProfileMain {
             System.out.printf("executed %d in %.2fs = %.0f/s; all recorded in %.2fs = %.0f/s (last %s)%n",
                     n, exec, n / exec, all, n / all, info.status());
             System.out.println(server.engine().stats().snapshot());
+            if (pgss != null) pgss(pgss, """
+                    SELECT round(total_exec_time)::int AS exec_ms, round(total_plan_time)::int AS plan_ms, calls, rows,
+                           left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements
+                     ORDER BY total_exec_time + total_plan_time DESC LIMIT 12""");
+            if (pgss != null) pgss(pgss, """
+                    SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_newpage_upd, n_tup_del, n_dead_tup,
+                           pg_size_pretty(pg_table_size(relid)) FROM pg_stat_user_tables
+                     WHERE relname IN ('drover_run', 'drover_step_run', 'drover_task') ORDER BY relname""");
             if (info.status() != RunStatus.SUCCEEDED) System.out.println("LAST RUN NOT SUCCEEDED");
             w.close(Duration.ofSeconds(5));
+            }
         } finally {
             server.close();
         }

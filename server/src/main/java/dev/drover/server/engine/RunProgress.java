@@ -65,9 +65,10 @@ final class RunProgress {
 
     /** A step that finished well (succeeded or skipped), wherever it ran. */
     record Done(String tenantId, UUID runId, String workflowName, String workflowVersion, int priority, String stepName,
-                String outputJson) {
+                String outputJson, long startedMs) {
         static Done of(TaskRow t, String outputJson) {
-            return new Done(t.tenantId(), t.runId(), t.workflowName(), t.workflowVersion(), t.priority(), t.stepName(), outputJson);
+            return new Done(t.tenantId(), t.runId(), t.workflowName(), t.workflowVersion(), t.priority(), t.stepName(), outputJson,
+                    t.leasedAtMs());
         }
     }
 
@@ -89,15 +90,21 @@ final class RunProgress {
         int n = done.size();
         UUID[] runIds = new UUID[n];
         String[] names = new String[n], outputs = new String[n];
+        Integer[] attempts = new Integer[n];
+        UUID[] workers = new UUID[n];
+        Long[] started = new Long[n];
         List<Done> dones = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             Completed c = done.get(i);
             runIds[i] = c.task().runId();
             names[i] = c.task().stepName();
             outputs[i] = c.outputJson();
+            attempts[i] = c.task().attempt();
+            workers[i] = c.task().workerId();
+            started[i] = c.task().leasedAtMs();
             dones.add(Done.of(c.task(), c.outputJson()));
         }
-        steps.markSucceeded(tx, runIds, names, outputs);
+        steps.markSucceeded(tx, runIds, names, outputs, attempts, workers, started);
         advance(tx, dones, fx);
     }
 
@@ -110,6 +117,7 @@ final class RunProgress {
         Map<UUID, Integer> finishedPerRun = new LinkedHashMap<>();
         Map<UUID, String> lastOutput = new HashMap<>();
         Map<UUID, Done> anyOfRun = new HashMap<>();
+        Map<UUID, Long> startedOfRun = new HashMap<>();
         for (Done d : dones) {
             Dag dag = catalog.resolve(d.tenantId(), d.workflowName(), d.workflowVersion());
             StepDefinition def = dag.step(d.stepName());
@@ -117,6 +125,7 @@ final class RunProgress {
             for (String child : dag.children(d.stepName())) childCounts.merge(new RunKey(d.runId(), child), 1, Integer::sum);
             finishedPerRun.merge(d.runId(), 1, Integer::sum);
             anyOfRun.put(d.runId(), d);
+            if (d.startedMs() > 0) startedOfRun.merge(d.runId(), d.startedMs(), Math::min);
             if (dag.leaves().size() == 1 && dag.leaves().get(0).equals(d.stepName())) {
                 lastOutput.put(d.runId(), d.outputJson() == null ? "null" : d.outputJson());
             }
@@ -151,14 +160,16 @@ final class RunProgress {
         UUID[] fr = new UUID[r];
         int[] fn = new int[r];
         String[] fo = new String[r];
+        long[] fs = new long[r];
         int i = 0;
         for (var e : finishedPerRun.entrySet()) {
             fr[i] = e.getKey();
             fn[i] = e.getValue();
+            fs[i] = startedOfRun.getOrDefault(e.getKey(), 0L);
             fo[i++] = lastOutput.get(e.getKey());
         }
         List<UUID> gated = new ArrayList<>();
-        for (UUID runId : runs.countFinishedSteps(tx, fr, fn, fo)) {
+        for (UUID runId : runs.countFinishedSteps(tx, fr, fn, fo, fs)) {
             Done d = anyOfRun.get(runId);
             Dag dag = catalog.resolve(d.tenantId(), d.workflowName(), d.workflowVersion());
             if (dag.leaves().size() > 1) runs.setOutputFromLeaves(tx, runId, dag.leaves().toArray(String[]::new));
@@ -196,7 +207,7 @@ final class RunProgress {
                         .test(Map.of("input", inputs.getOrDefault(r.runId(), "{}"),
                                 "parents", parentsJson(outputs.get(r.runId()), def)));
                 if (skip) {
-                    skipped.add(new Done(r.tenantId(), r.runId(), r.dag().name(), r.dag().version(), r.priority(), r.stepName(), null));
+                    skipped.add(new Done(r.tenantId(), r.runId(), r.dag().name(), r.dag().version(), r.priority(), r.stepName(), null, 0));
                 } else if (def.hasWait()) {
                     waiting.add(r);
                 } else {
@@ -318,16 +329,18 @@ final class RunProgress {
         Dag dag = catalog.resolve(task.tenantId(), task.workflowName(), task.workflowVersion());
         StepDefinition def = dag.step(task.stepName());
         String error = describe(f, task);
+        // The claim left the run row alone (see RunQueries): its first ended attempt records that it started.
+        runs.markStarted(tx, task.runId(), task.leasedAt());
         if (!f.nonRetryable() && task.attempt() < task.maxAttempts()) {
             // A lost lease says nothing about the step itself: hand it to another worker at once.
             long delay = "lost".equals(f.status()) || def == null ? 0 : Backoff.delayMs(def.getRetry(), task.attempt());
             tasks.requeue(tx, task.id(), delay);
             backlog.mark(task.tenantId(), task.workflowName() + "/" + task.stepName());
-            steps.markRetrying(tx, task.runId(), task.stepName(), error);
+            steps.markRetrying(tx, task, error);
             fx.workQueued = true;
         } else {
             tasks.delete(tx, task.id());
-            steps.markFailed(tx, task.runId(), task.stepName(), error);
+            steps.markFailed(tx, task, error);
             endRun(tx, task.runId(), "failed", task.stepName() + ": " + error, fx,
                     new FailureNote(task.stepName(), error, task.attempt()));
         }

@@ -187,35 +187,16 @@ public final class RateLimitQueries {
 
     /**
      * Puts tasks just claimed in this transaction back in the queue, as if they had not been claimed:
-     * available again at the given instants (ms), their step queued again with the previous attempt's
-     * count, worker and error, and their run queued again if this claim had started it and no other of
-     * its steps runs. {@code limitNames}: the limit that holds each task back.
+     * available again at the given instants (ms). The claim wrote only the task row, so nothing else
+     * needs undoing. {@code limitNames}: the limit that holds each task back.
      */
     public void holdBack(StoreTx tx, Long[] taskIds, Long[] availableAtMs, String[] limitNames) {
         tx.update("""
-                WITH back AS (
-                    UPDATE drover_task t
-                       SET state = 'queued', attempt = t.attempt - 1, worker_id = NULL, lease_expires_at = NULL,
-                           execution_deadline = NULL, available_at = to_timestamp(u.at / 1000.0), rate_limited_by = u.limit_name
-                      FROM unnest(?::bigint[], ?::bigint[], ?::text[]) AS u(id, at, limit_name)
-                     WHERE t.id = u.id AND t.state = 'leased'
-                    RETURNING t.run_id, t.step_name, t.attempt),
-                steps AS (
-                    UPDATE drover_step_run s
-                       SET status = 'queued', attempts = b.attempt,
-                           worker_id = CASE WHEN b.attempt = 0 THEN NULL ELSE prev.worker_id END,
-                           started_at = CASE WHEN b.attempt = 0 THEN NULL ELSE s.started_at END,
-                           error = prev.error
-                      FROM back b LEFT JOIN LATERAL (
-                               SELECT a.error, a.worker_id FROM drover_step_attempt a
-                                WHERE a.run_id = b.run_id AND a.step_name = b.step_name AND a.attempt <= b.attempt
-                                ORDER BY a.attempt DESC LIMIT 1) prev ON true
-                     WHERE s.run_id = b.run_id AND s.step_name = b.step_name)
-                UPDATE drover_run r SET status = 'queued', started_at = NULL
-                 WHERE r.id IN (SELECT run_id FROM back) AND r.status = 'running' AND r.started_at = now()
-                   AND NOT EXISTS (SELECT 1 FROM drover_step_run s
-                                    WHERE s.run_id = r.id AND s.status = 'running'
-                                      AND NOT EXISTS (SELECT 1 FROM back b WHERE b.run_id = s.run_id AND b.step_name = s.step_name))""",
+                UPDATE drover_task t
+                   SET state = 'queued', attempt = t.attempt - 1, worker_id = NULL, lease_expires_at = NULL,
+                       execution_deadline = NULL, available_at = to_timestamp(u.at / 1000.0), rate_limited_by = u.limit_name
+                  FROM unnest(?::bigint[], ?::bigint[], ?::text[]) AS u(id, at, limit_name)
+                 WHERE t.id = u.id AND t.state = 'leased'""",
                 ps -> {
                     ps.setArray(1, tx.array("bigint", taskIds));
                     ps.setArray(2, tx.array("bigint", availableAtMs));

@@ -65,7 +65,12 @@ public final class Rows {
 
     public record TaskRow(long id, String tenantId, UUID runId, String stepName, String workflowName,
                           String workflowVersion, int priority, String state, int attempt, int maxAttempts,
-                          int slotCost, long executionTimeoutMs, UUID workerId) {}
+                          int slotCost, long executionTimeoutMs, UUID workerId, Instant leasedAt) {
+        /** When this attempt was handed out, in epoch ms (0 if not leased): the step's start time. */
+        public long leasedAtMs() {
+            return leasedAt == null ? 0 : leasedAt.toEpochMilli();
+        }
+    }
 
     /** A failed, timed-out, cancelled or lost attempt, kept for people to read. */
     public record AttemptRow(UUID runId, String stepName, int attempt, String status, String error, String errorType,

@@ -17,10 +17,24 @@ import java.util.UUID;
 
 /** SQL of drover_run: one row per run, kept as history after the run finishes. */
 public final class RunQueries {
+    /**
+     * A run's status as people see it. The claim writes only the task row, so a run stays 'queued' in
+     * its row until an attempt ends; while one of its tasks is leased it is running (and started when
+     * that task was leased).
+     */
+    private static final String STATUS = """
+            CASE WHEN drover_run.status = 'queued' AND EXISTS (
+                          SELECT 1 FROM drover_task t WHERE t.run_id = drover_run.id AND t.state = 'leased')
+                 THEN 'running' ELSE drover_run.status END""";
+    private static final String STARTED_AT = """
+            coalesce(drover_run.started_at, CASE WHEN drover_run.status = 'queued' THEN (
+                          SELECT min(t.leased_at) FROM drover_task t WHERE t.run_id = drover_run.id AND t.state = 'leased') END)""";
     private static final String COLUMNS = """
-            id, tenant_id, workflow_name, workflow_version, status, input::text AS input, output::text AS output,
+            id, tenant_id, workflow_name, workflow_version, """ + STATUS + """
+             AS status, input::text AS input, output::text AS output,
             error, metadata::text AS metadata, priority, idempotency_key, pending_steps, parent_run_id,
-            parent_step, child_index, event_id, created_at, started_at, finished_at""";
+            parent_step, child_index, event_id, created_at, """ + STARTED_AT + """
+             AS started_at, finished_at""";
 
     /**
      * Inserts runs in one statement. A run whose idempotency key already exists (in the table or earlier
@@ -195,7 +209,8 @@ public final class RunQueries {
     public List<RunRow> list(StoreTx tx, String tenantId, String workflowName, String status, UUID beforeId, int limit) {
         return tx.query("SELECT " + COLUMNS + """
                  FROM drover_run
-                WHERE tenant_id = ? AND (?::text IS NULL OR workflow_name = ?) AND (?::text IS NULL OR status = ?)
+                WHERE tenant_id = ? AND (?::text IS NULL OR workflow_name = ?) AND (?::text IS NULL OR """ + " " + STATUS + """
+                 = ?)
                   AND (?::uuid IS NULL OR id < ?::uuid)
                 ORDER BY id DESC LIMIT ?""",
                 ps -> {
@@ -226,27 +241,46 @@ public final class RunQueries {
                 ps -> ps.setArray(1, tx.array("uuid", runIds)));
     }
 
+    /** The run's first attempt ended (and it goes on): started when that attempt was handed out. */
+    public void markStarted(StoreTx tx, UUID runId, java.time.Instant startedAt) {
+        tx.update("""
+                UPDATE drover_run SET status = 'running', started_at = coalesce(started_at, ?, now())
+                 WHERE id = ? AND status = 'queued'""",
+                ps -> {
+                    ps.setTimestamp(1, startedAt == null ? null : java.sql.Timestamp.from(startedAt));
+                    ps.setObject(2, runId);
+                });
+    }
+
     /**
      * Counts finished steps against each run; a run whose count reaches zero succeeds with the given
      * output (null output for runs with several leaves: see {@link #setOutputFromLeaves}).
      * Returns the ids of the runs that succeeded.
      */
-    public List<UUID> countFinishedSteps(StoreTx tx, UUID[] runIds, int[] finished, String[] outputsIfLast) {
-        Object[] n = new Object[finished.length];
-        for (int i = 0; i < n.length; i++) n[i] = finished[i];
+    public List<UUID> countFinishedSteps(StoreTx tx, UUID[] runIds, int[] finished, String[] outputsIfLast, long[] startedMs) {
+        Object[] n = new Object[finished.length], started = new Object[finished.length];
+        for (int i = 0; i < n.length; i++) {
+            n[i] = finished[i];
+            started[i] = startedMs[i];
+        }
+        // A run still 'queued' in its row had its first attempt handed out without touching the row (see
+        // STATUS): it started when that attempt was leased (started 0: no attempt, e.g. a skipped step).
         return tx.query("""
                 UPDATE drover_run r
                    SET pending_steps = r.pending_steps - u.n,
-                       status = CASE WHEN r.pending_steps - u.n = 0 THEN 'succeeded' ELSE r.status END,
+                       status = CASE WHEN r.pending_steps - u.n = 0 THEN 'succeeded'
+                                     WHEN r.status = 'queued' THEN 'running' ELSE r.status END,
+                       started_at = coalesce(r.started_at, CASE WHEN u.started > 0 THEN to_timestamp(u.started / 1000.0) END, now()),
                        finished_at = CASE WHEN r.pending_steps - u.n = 0 THEN now() END,
                        output = CASE WHEN r.pending_steps - u.n = 0 THEN u.output::jsonb END
-                  FROM unnest(?::uuid[], ?::int[], ?::text[]) AS u(id, n, output)
+                  FROM unnest(?::uuid[], ?::int[], ?::text[], ?::bigint[]) AS u(id, n, output, started)
                  WHERE r.id = u.id AND r.finished_at IS NULL
                 RETURNING r.id, r.pending_steps""",
                 ps -> {
                     ps.setArray(1, tx.array("uuid", runIds));
                     ps.setArray(2, tx.array("int", n));
                     ps.setArray(3, tx.array("text", outputsIfLast));
+                    ps.setArray(4, tx.array("bigint", started));
                 },
                 rs -> rs.getInt(2) == 0 ? rs.getObject(1, UUID.class) : null)
                 .stream().filter(java.util.Objects::nonNull).toList();
@@ -269,7 +303,8 @@ public final class RunQueries {
     public boolean finish(StoreTx tx, UUID runId, String status, String error) {
         return tx.update("""
                 UPDATE drover_run SET status = ?, error = ?, finished_at = now(), pending_steps = 0,
-                       started_at = coalesce(started_at, now())
+                       started_at = coalesce(started_at, (SELECT min(t.leased_at) FROM drover_task t
+                                                           WHERE t.run_id = drover_run.id AND t.state = 'leased'), now())
                  WHERE id = ? AND finished_at IS NULL""",
                 ps -> {
                     ps.setString(1, status);

@@ -52,15 +52,27 @@ public final class StepRunQueries {
                 });
     }
 
-    public void markSucceeded(StoreTx tx, UUID[] runIds, String[] steps, String[] outputs) {
+    /**
+     * The attempt that succeeded is written here, once: the claim left the step row alone (while its
+     * task is leased, reads show it running from the task), so its attempt, worker and start come from
+     * the task ({@code startedMs} 0: keep what the row has).
+     */
+    public void markSucceeded(StoreTx tx, UUID[] runIds, String[] steps, String[] outputs, Integer[] attempts,
+                              UUID[] workers, Long[] startedMs) {
         tx.update("""
-                UPDATE drover_step_run s SET status = 'succeeded', output = u.output::jsonb, finished_at = now(), error = NULL
-                  FROM unnest(?::uuid[], ?::text[], ?::text[]) AS u(run_id, step, output)
+                UPDATE drover_step_run s SET status = 'succeeded', output = u.output::jsonb, finished_at = now(), error = NULL,
+                       attempts = coalesce(u.attempt, s.attempts), worker_id = coalesce(u.worker, s.worker_id),
+                       started_at = CASE WHEN u.started > 0 THEN to_timestamp(u.started / 1000.0) ELSE s.started_at END
+                  FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[], ?::uuid[], ?::bigint[])
+                       AS u(run_id, step, output, attempt, worker, started)
                  WHERE s.run_id = u.run_id AND s.step_name = u.step""",
                 ps -> {
                     ps.setArray(1, tx.array("uuid", runIds));
                     ps.setArray(2, tx.array("text", steps));
                     ps.setArray(3, tx.array("text", outputs));
+                    ps.setArray(4, tx.array("int", attempts));
+                    ps.setArray(5, tx.array("uuid", workers));
+                    ps.setArray(6, tx.array("bigint", startedMs));
                 });
     }
 
@@ -87,16 +99,39 @@ public final class StepRunQueries {
                 .stream().filter(java.util.Objects::nonNull).toList();
     }
 
-    /** After a failed attempt that will be retried: back to queued, with the error visible. */
-    public void markRetrying(StoreTx tx, UUID runId, String step, String error) {
-        tx.update("UPDATE drover_step_run SET status = 'queued', error = ? WHERE run_id = ? AND step_name = ?",
+    /** After a failed attempt that will be retried: back to queued, with the error (and that attempt) visible. */
+    public void markRetrying(StoreTx tx, Rows.TaskRow t, String error) {
+        tx.update("""
+                UPDATE drover_step_run SET status = 'queued', error = ?, attempts = ?, worker_id = ?,
+                       started_at = coalesce(to_timestamp(? / 1000.0), started_at)
+                 WHERE run_id = ? AND step_name = ?""",
                 ps -> {
                     ps.setString(1, error);
-                    ps.setObject(2, runId);
-                    ps.setString(3, step);
+                    ps.setInt(2, t.attempt());
+                    ps.setObject(3, t.workerId());
+                    ps.setObject(4, t.leasedAt() == null ? null : t.leasedAtMs(), java.sql.Types.BIGINT);
+                    ps.setObject(5, t.runId());
+                    ps.setString(6, t.stepName());
                 });
     }
 
+    /** The step's last attempt failed for good. */
+    public void markFailed(StoreTx tx, Rows.TaskRow t, String error) {
+        tx.update("""
+                UPDATE drover_step_run SET status = 'failed', error = ?, finished_at = now(), attempts = ?, worker_id = ?,
+                       started_at = coalesce(to_timestamp(? / 1000.0), started_at)
+                 WHERE run_id = ? AND step_name = ?""",
+                ps -> {
+                    ps.setString(1, error);
+                    ps.setInt(2, t.attempt());
+                    ps.setObject(3, t.workerId());
+                    ps.setObject(4, t.leasedAt() == null ? null : t.leasedAtMs(), java.sql.Types.BIGINT);
+                    ps.setObject(5, t.runId());
+                    ps.setString(6, t.stepName());
+                });
+    }
+
+    /** A step that failed without an attempt of its own (a wait that timed out with "fail"). */
     public void markFailed(StoreTx tx, UUID runId, String step, String error) {
         tx.update("UPDATE drover_step_run SET status = 'failed', error = ?, finished_at = now() WHERE run_id = ? AND step_name = ?",
                 ps -> {
@@ -215,11 +250,20 @@ public final class StepRunQueries {
         return out;
     }
 
+    /**
+     * The run's steps as people see them: a queued step whose task is leased is running (the claim
+     * writes only the task; the step row catches up when the attempt ends).
+     */
     public List<StepRunRow> forRun(StoreTx tx, UUID runId) {
         return tx.query("""
-                SELECT run_id, step_name, status, pending_parents, attempts, output::text AS output, error, worker_id,
-                       started_at, finished_at
-                  FROM drover_step_run WHERE run_id = ? ORDER BY started_at NULLS LAST, step_name""",
+                SELECT s.run_id, s.step_name,
+                       CASE WHEN t.id IS NOT NULL AND s.status = 'queued' THEN 'running' ELSE s.status END AS status,
+                       s.pending_parents, CASE WHEN t.id IS NOT NULL THEN t.attempt ELSE s.attempts END AS attempts,
+                       s.output::text AS output, s.error, coalesce(t.worker_id, s.worker_id) AS worker_id,
+                       coalesce(t.leased_at, s.started_at) AS started_at, s.finished_at
+                  FROM drover_step_run s
+                  LEFT JOIN drover_task t ON t.run_id = s.run_id AND t.step_name = s.step_name AND t.state = 'leased'
+                 WHERE s.run_id = ? ORDER BY 9 NULLS LAST, s.step_name""",
                 ps -> ps.setObject(1, runId),
                 rs -> new StepRunRow(Sql.uuid(rs, "run_id"), rs.getString("step_name"), rs.getString("status"),
                         rs.getInt("pending_parents"), rs.getInt("attempts"), rs.getString("output"), rs.getString("error"),

@@ -22,7 +22,7 @@ public final class TaskQueries {
 
     private static final String RETURNING = """
             RETURNING t.id, t.tenant_id, t.run_id, t.step_name, t.workflow_name, t.workflow_version, t.priority,
-                      t.state, t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id""";
+                      t.state, t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id, t.leased_at""";
 
     /**
      * Inserts tasks; those with {@code leasedTo} set start leased to that worker as attempt 1 (direct
@@ -61,13 +61,13 @@ public final class TaskQueries {
         java.util.Map<String, Long> ids = new java.util.HashMap<>(n * 2);
         tx.query("""
                 INSERT INTO drover_task (tenant_id, run_id, step_name, workflow_name, workflow_version, action, priority,
-                                         state, attempt, worker_id, lease_expires_at, execution_deadline,
+                                         state, attempt, worker_id, leased_at, lease_expires_at, execution_deadline,
                                          max_attempts, slot_cost, execution_timeout_ms, schedule_deadline, rank,
                                          required_labels, preferred_labels, sticky, sticky_worker)
                 SELECT u.tenant, u.run_id, u.step, u.wf, u.version, u.action, u.prio,
                        CASE WHEN u.worker IS NULL THEN 'queued' ELSE 'leased' END,
                        CASE WHEN u.worker IS NULL THEN u.base ELSE u.base + 1 END,
-                       u.worker,
+                       u.worker, CASE WHEN u.worker IS NOT NULL THEN now() END,
                        CASE WHEN u.worker IS NOT NULL THEN now() + ? * interval '1 millisecond' END,
                        CASE WHEN u.worker IS NOT NULL AND u.timeout > 0 THEN now() + u.timeout * interval '1 millisecond' END,
                        u.base + u.max_attempts, u.cost, u.timeout,
@@ -155,30 +155,22 @@ public final class TaskQueries {
                      LIMIT ? FOR UPDATE SKIP LOCKED),
                 claimed AS (
                     UPDATE drover_task t
-                       SET state = 'leased', attempt = t.attempt + 1, worker_id = ?,
+                       SET state = 'leased', attempt = t.attempt + 1, worker_id = ?, leased_at = now(),
                            lease_expires_at = now() + ? * interval '1 millisecond',
                            execution_deadline = CASE WHEN t.execution_timeout_ms > 0
                                                      THEN now() + t.execution_timeout_ms * interval '1 millisecond' END
                       FROM picked WHERE t.id = picked.id
                     RETURNING t.*),
-                steps AS (
-                    UPDATE drover_step_run s SET status = 'running', attempts = c.attempt, worker_id = c.worker_id,
-                           started_at = now(), error = NULL
-                      FROM claimed c WHERE s.run_id = c.run_id AND s.step_name = c.step_name),
-                runs AS (
-                    SELECT run_id, bool_or(sticky IS NOT NULL) AS sticky FROM claimed GROUP BY run_id),
-                started AS (
-                    -- A join, not IN-subplans: this runs on every claim, and the subplan form cost a third
-                    -- of the drain throughput (burn-down 15.8k → 9.7k runs/s).
-                    UPDATE drover_run r
-                       SET status = 'running',
-                           started_at = CASE WHEN r.status = 'queued' THEN now() ELSE r.started_at END,
-                           sticky_worker = CASE WHEN u.sticky THEN coalesce(r.sticky_worker, ?::uuid) ELSE r.sticky_worker END
-                      FROM runs u
-                     WHERE r.id = u.run_id AND (r.status = 'queued' OR u.sticky AND r.sticky_worker IS NULL))
+                -- Only the task row is written: the step shows running and the run started because a
+                -- leased task exists (see RunQueries/StepRunQueries), and both rows are written once, when
+                -- the attempt ends. Updating them here too cost a third of the claim's time.
+                stuck AS (
+                    UPDATE drover_run r SET sticky_worker = ?::uuid
+                      FROM claimed c
+                     WHERE r.id = c.run_id AND c.sticky IS NOT NULL AND r.sticky_worker IS NULL)
                 SELECT c.id, c.tenant_id, c.run_id, c.step_name, c.workflow_name, c.workflow_version, c.priority,
                        c.state, c.attempt, c.max_attempts, c.slot_cost, c.execution_timeout_ms, c.worker_id,
-                       c.sticky, c.sticky_worker, r.input::text AS input, r.metadata::text AS metadata
+                       c.leased_at, c.sticky, c.sticky_worker, r.input::text AS input, r.metadata::text AS metadata
                   FROM claimed c JOIN drover_run r ON r.id = c.run_id
                  ORDER BY c.rank, c.id""",
                 ps -> {
@@ -216,11 +208,7 @@ public final class TaskQueries {
                     UPDATE drover_task t SET state = 'queued', attempt = t.attempt - 1, worker_id = NULL,
                            lease_expires_at = NULL, execution_deadline = NULL, sticky_worker = w.owner
                       FROM wrong w WHERE t.id = w.id
-                    RETURNING t.id, t.run_id, t.step_name),
-                steps AS (
-                    UPDATE drover_step_run s SET status = 'queued', worker_id = NULL, started_at = NULL,
-                           attempts = s.attempts - 1
-                      FROM back b WHERE s.run_id = b.run_id AND s.step_name = b.step_name)
+                    RETURNING t.id)
                 SELECT id FROM back""",
                 ps -> {
                     ps.setArray(1, tx.array("bigint", ids));
@@ -254,7 +242,7 @@ public final class TaskQueries {
     public java.util.Optional<TaskRow> lockLeased(StoreTx tx, UUID workerId, long id, int attempt) {
         return tx.query("""
                 SELECT t.id, t.tenant_id, t.run_id, t.step_name, t.workflow_name, t.workflow_version, t.priority, t.state,
-                       t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id
+                       t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id, t.leased_at
                   FROM drover_task t WHERE t.id = ? AND t.attempt = ? AND t.state = 'leased' AND t.worker_id = ?
                    FOR UPDATE""",
                 ps -> {
@@ -283,8 +271,8 @@ public final class TaskQueries {
 
     /**
      * Gives back attempts a worker shutting down received and will not start (ReleaseSteps): queued again
-     * at once with their attempt number given back, as if never handed out (like {@link #unclaim}, and
-     * their step shown queued again as in {@link #keepHardSticky}), provided each is still that attempt,
+     * at once with their attempt number given back, as if never handed out (like {@link #unclaim}),
+     * provided each is still that attempt,
      * leased to that worker (fencing: a late or repeated call changes nothing). Returns those given back.
      */
     public List<TaskRow> handBack(StoreTx tx, String tenantId, UUID workerId, Long[] ids, Integer[] attempts) {
@@ -296,11 +284,7 @@ public final class TaskQueries {
                      WHERE t.id = u.id AND t.attempt = u.attempt AND t.state = 'leased' AND t.worker_id = ?
                        AND t.tenant_id = ?
                 """ + RETURNING + """
-                ),
-                steps AS (
-                    UPDATE drover_step_run s SET status = 'queued', worker_id = NULL, started_at = NULL,
-                           attempts = s.attempts - 1
-                      FROM back b WHERE s.run_id = b.run_id AND s.step_name = b.step_name)
+                )
                 SELECT * FROM back""",
                 ps -> {
                     ps.setArray(1, tx.array("bigint", ids));
@@ -348,7 +332,7 @@ public final class TaskQueries {
     public List<TaskRow> expiredLeases(StoreTx tx, long leaseMs, int limit) {
         return tx.query("""
                 SELECT t.id, t.tenant_id, t.run_id, t.step_name, t.workflow_name, t.workflow_version, t.priority, t.state,
-                       t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id
+                       t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id, t.leased_at
                   FROM drover_task t
                  WHERE t.state = 'leased' AND t.lease_expires_at < now()
                    AND t.worker_id IN (SELECT id FROM drover_worker
@@ -362,9 +346,12 @@ public final class TaskQueries {
 
     /** Leased tasks whose worker is not registered at all (its row was pruned or removed by hand). */
     public List<TaskRow> orphanedLeases(StoreTx tx, int limit) {
+        // Through the per-worker index: the distinct holders of leases are few, the leased rows may be many.
         return lockWhere("""
                 state = 'leased' AND lease_expires_at < now()
-                AND NOT EXISTS (SELECT 1 FROM drover_worker w WHERE w.id = t.worker_id)""", limit, tx);
+                AND t.worker_id IN (SELECT h.worker_id FROM (SELECT DISTINCT worker_id FROM drover_task
+                                                              WHERE state = 'leased') h
+                                     WHERE NOT EXISTS (SELECT 1 FROM drover_worker w WHERE w.id = h.worker_id))""", limit, tx);
     }
 
     public List<TaskRow> pastExecutionDeadline(StoreTx tx, int limit) {
@@ -378,7 +365,7 @@ public final class TaskQueries {
     private List<TaskRow> lockWhere(String condition, int limit, StoreTx tx) {
         return tx.query("""
                 SELECT t.id, t.tenant_id, t.run_id, t.step_name, t.workflow_name, t.workflow_version, t.priority, t.state,
-                       t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id
+                       t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id, t.leased_at
                   FROM drover_task t WHERE """ + " " + condition + " ORDER BY t.id LIMIT ? FOR UPDATE SKIP LOCKED",
                 ps -> ps.setInt(1, limit), TaskQueries::row);
     }
@@ -402,6 +389,6 @@ public final class TaskQueries {
         return new TaskRow(rs.getLong("id"), rs.getString("tenant_id"), Sql.uuid(rs, "run_id"), rs.getString("step_name"),
                 rs.getString("workflow_name"), rs.getString("workflow_version"), rs.getInt("priority"),
                 rs.getString("state"), rs.getInt("attempt"), rs.getInt("max_attempts"), rs.getInt("slot_cost"),
-                rs.getLong("execution_timeout_ms"), Sql.uuid(rs, "worker_id"));
+                rs.getLong("execution_timeout_ms"), Sql.uuid(rs, "worker_id"), Sql.instant(rs, "leased_at"));
     }
 }
