@@ -139,6 +139,19 @@ class WorkflowEndToEndTest {
         }
     }
 
+    static final CountDownLatch holdStarted = new CountDownLatch(1);
+    static final CountDownLatch holdRelease = new CountDownLatch(1);
+
+    @Workflow(name = "e2e-hold", version = "1")
+    public static class Hold {
+        @Step(name = "hold")
+        public String hold() throws InterruptedException {
+            holdStarted.countDown();
+            holdRelease.await(30, TimeUnit.SECONDS);
+            return "released";
+        }
+    }
+
     @Workflow(name = "e2e-echo", version = "1")
     public static class Echo {
         @Step(name = "echo")
@@ -152,7 +165,7 @@ class WorkflowEndToEndTest {
         client = TestServer.client();
         worker = client.newWorker("e2e-worker")
                 .register(new Diamond()).register(new Flaky()).register(new Fatal())
-                .register(new Timeout()).register(new Cancellable()).register(new Echo())
+                .register(new Timeout()).register(new Cancellable()).register(new Echo()).register(new Hold())
                 .slots(20).start();
     }
 
@@ -179,6 +192,31 @@ class WorkflowEndToEndTest {
         // the join starts only after both parents finished
         assertThat(info.step("ship").startedAt()).isAfterOrEqualTo(info.step("charge").finishedAt());
         assertThat(info.step("ship").startedAt()).isAfterOrEqualTo(info.step("reserve").finishedAt());
+    }
+
+    @Test
+    void a_run_shows_running_with_its_worker_while_its_step_runs() throws Exception {
+        // The claim writes only the task row; what people read must still say running, and by whom.
+        RunHandle run = client.run(Hold.class, Map.of());
+        assertThat(holdStarted.await(30, TimeUnit.SECONDS)).isTrue();
+        RunInfo during = client.getRun(run.runId());
+        assertThat(during.status()).isEqualTo(RunStatus.RUNNING);
+        assertThat(during.startedAt()).isNotNull();
+        assertThat(during.step("hold").status()).isEqualTo(StepStatus.RUNNING);
+        assertThat(during.step("hold").attempts()).isEqualTo(1);
+        assertThat(during.step("hold").workerId()).isEqualTo(worker.workerId());
+        assertThat(during.step("hold").startedAt()).isNotNull();
+        assertThat(client.listRuns("e2e-hold", RunStatus.RUNNING, 10)).extracting(RunInfo::id).contains(run.runId());
+        assertThat(client.listRuns("e2e-hold", RunStatus.QUEUED, 10)).extracting(RunInfo::id).doesNotContain(run.runId());
+
+        holdRelease.countDown();
+        assertThat(run.result(String.class).get(30, TimeUnit.SECONDS)).isEqualTo("released");
+        RunInfo after = client.getRun(run.runId());
+        assertThat(after.status()).isEqualTo(RunStatus.SUCCEEDED);
+        assertThat(after.startedAt()).isEqualTo(during.startedAt());
+        assertThat(after.step("hold").workerId()).isEqualTo(worker.workerId());
+        assertThat(after.step("hold").attempts()).isEqualTo(1);
+        assertThat(after.step("hold").startedAt()).isEqualTo(during.step("hold").startedAt());
     }
 
     @Test
