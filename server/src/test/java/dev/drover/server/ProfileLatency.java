@@ -32,6 +32,8 @@ public final class ProfileLatency {
             Worker w = client.newWorker("lat").register(new Noop()).slots(500).start();
             for (int i = 0; i < 300; i++) client.run("lat-noop", Map.of("i", -1 - i)); // warm-up
             System.out.println("database: " + server.databaseDescription());
+            String pgss = System.getenv("PROF_PGSS") == null ? null : ProfileMain.pgssUrl(server.databaseDescription());
+            if (pgss != null) ProfileMain.pgss(pgss, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()");
             Thread.sleep(Long.parseLong(System.getenv().getOrDefault("PROF_PAUSE", "1")) * 1000);
             long[] sent = new long[n];
             long[] returned = new long[n];
@@ -39,7 +41,8 @@ public final class ProfileLatency {
             if (callers == 1) {
                 for (int i = 0; i < n; i++) {
                     long due = t0 + i * 10_000_000L;
-                    while (System.nanoTime() < due) Thread.onSpinWait();
+                    // Park, like the benchmark: spinning here held one of the box's two cores.
+                    for (long d; (d = due - System.nanoTime()) > 0; ) java.util.concurrent.locks.LockSupport.parkNanos(d);
                     sent[i] = System.nanoTime();
                     client.runJson("lat-noop", "{\"i\":" + i + "}", RunOptions.defaults());
                     returned[i] = System.nanoTime();
@@ -79,6 +82,14 @@ public final class ProfileLatency {
                         after[n / 2], after[(int) (n * 0.95)], after[(int) (n * 0.99)]);
             }
             System.out.println(server.engine().stats().snapshot());
+            if (pgss != null) ProfileMain.pgss(pgss, """
+                    SELECT round(total_exec_time::numeric / greatest(calls, 1), 3) AS exec_ms_per_call,
+                           round(total_plan_time::numeric / greatest(calls, 1), 3) AS plan_ms_per_call, calls,
+                           left(regexp_replace(query, '\\s+', ' ', 'g'), 100) FROM pg_stat_statements
+                     ORDER BY total_exec_time + total_plan_time DESC LIMIT 14""");
+            if (pgss != null) ProfileMain.pgss(pgss, """
+                    SELECT round(total_exec_time::numeric / greatest(calls, 1), 3), calls, query FROM pg_stat_statements
+                     WHERE query ILIKE 'commit%' OR query ILIKE 'begin%' OR query ILIKE 'notify%' OR query ILIKE '%pg_notify%'""");
             w.close(Duration.ofSeconds(5));
         } finally {
             server.close();

@@ -28,12 +28,12 @@ public final class ProfileMain {
         }
     }
 
-    private static String pgssUrl(String description) {
+    static String pgssUrl(String description) {
         var m = java.util.regex.Pattern.compile("127\\.0\\.0\\.1:(\\d+)").matcher(description);
         return m.find() ? "jdbc:postgresql://127.0.0.1:" + m.group(1) + "/postgres?user=postgres" : null;
     }
 
-    private static void pgss(String url, String sql) throws Exception {
+    static void pgss(String url, String sql) throws Exception {
         try (var c = java.sql.DriverManager.getConnection(url); var st = c.createStatement()) {
             boolean rs = st.execute(sql);
             while (true) {
@@ -63,6 +63,8 @@ public final class ProfileMain {
             int rounds = Integer.parseInt(System.getenv().getOrDefault("PROF_ROUNDS", "1"));
             for (int round = 1; round <= rounds; round++) {
             done.set(0);
+            String pgssEnq = System.getenv("PROF_PGSS_ENQUEUE") == null ? null : pgssUrl(server.databaseDescription());
+            if (pgssEnq != null) pgss(pgssEnq, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()");
             long t0 = System.nanoTime();
             String last = null;
             for (int i = 0; i < n; i += 10_000) {
@@ -73,6 +75,10 @@ public final class ProfileMain {
             }
             double enq = (System.nanoTime() - t0) / 1e9;
             System.out.printf("enqueued %d in %.2fs = %.0f/s%n", n, enq, n / enq);
+            if (pgssEnq != null) pgss(pgssEnq, """
+                    SELECT round(total_exec_time)::int AS exec_ms, round(total_plan_time)::int AS plan_ms, calls, rows,
+                           left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements
+                     ORDER BY total_exec_time + total_plan_time DESC LIMIT 8""");
             if (System.getenv("PROF_PAUSE") != null) {
                 System.out.println("paused; database: " + server.databaseDescription());
                 Thread.sleep(Long.parseLong(System.getenv("PROF_PAUSE")) * 1000);

@@ -126,6 +126,10 @@ final class Dispatcher implements Runnable {
      */
     private int dispatchTo(WorkerSession s, int limit) {
         long t0 = System.nanoTime();
+        if (!knownBacklog(s) && !db.inTx(tx -> tasks.anyReady(tx, s.tenantId, s.actions))) {
+            s.unreserve(limit);
+            return 0;
+        }
         RateLimits.Admission[] admission = new RateLimits.Admission[1];
         List<StartStep> batch = db.inTx(tx -> {
             // Round-robin over the worker's actions, starting one further each time, so no workflow starves.

@@ -37,6 +37,9 @@ import java.util.UUID;
  *                                          └──a step failed──▶ failed      (any unfinished) ──cancel──▶ cancelled
  * </pre>
  *
+ * "Running" is what people read, not what the claim stores: the claim writes only the task row, and a
+ * queued step (run) with a leased task reads as running; the rows catch up when an attempt ends.
+ *
  * A failed run queues its on-failure step (if the workflow names one); failing or cancelling a run
  * cancels its unfinished child runs.
  */
