@@ -28,6 +28,13 @@ public final class ProfileMain {
         }
     }
 
+    private static Object asyncProfiler(String command) throws Exception {
+        Class<?> c = Class.forName("one.profiler.AsyncProfiler");
+        Object p = c.getMethod("getInstance", String.class).invoke(null, System.getenv("PROF_AP"));
+        System.out.println("async-profiler: " + c.getMethod("execute", String.class).invoke(p, command));
+        return p;
+    }
+
     static String pgssUrl(String description) {
         var m = java.util.regex.Pattern.compile("127\\.0\\.0\\.1:(\\d+)").matcher(description);
         return m.find() ? "jdbc:postgresql://127.0.0.1:" + m.group(1) + "/postgres?user=postgres" : null;
@@ -87,6 +94,9 @@ public final class ProfileMain {
             // print where PostgreSQL spent its time during the drain, statement by statement.
             String pgss = System.getenv("PROF_PGSS") == null ? null : pgssUrl(server.databaseDescription());
             if (pgss != null) pgss(pgss, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()");
+            // PROF_AP=<path to libasyncProfiler.so> (async-profiler's jar on the class path): CPU profile of
+            // the last round's drain, when the JIT has settled, written collapsed to /tmp/ap-drain.txt.
+            Object ap = System.getenv("PROF_AP") != null && round == rounds ? asyncProfiler("start,event=cpu,interval=1ms") : null;
             long t1 = System.nanoTime();
             Worker w = client.newWorker("drain").register(new Noop()).slots(slots).start();
             while (done.get() < n) Thread.sleep(5);
@@ -95,6 +105,7 @@ public final class ProfileMain {
             double all = (System.nanoTime() - t1) / 1e9;
             System.out.printf("executed %d in %.2fs = %.0f/s; all recorded in %.2fs = %.0f/s (last %s)%n",
                     n, exec, n / exec, all, n / all, info.status());
+            if (ap != null) asyncProfiler("stop,file=/tmp/ap-drain.txt,collapsed");
             System.out.println(server.engine().stats().snapshot());
             if (pgss != null) pgss(pgss, """
                     SELECT round(total_exec_time)::int AS exec_ms, round(total_plan_time)::int AS plan_ms, calls, rows,
