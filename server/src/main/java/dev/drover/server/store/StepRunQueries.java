@@ -101,33 +101,30 @@ public final class StepRunQueries {
 
     /** After a failed attempt that will be retried: back to queued, with the error (and that attempt) visible. */
     public void markRetrying(StoreTx tx, Rows.TaskRow t, String error) {
-        tx.update("""
-                UPDATE drover_step_run SET status = 'queued', error = ?, attempts = ?, worker_id = ?,
-                       started_at = coalesce(to_timestamp(? / 1000.0), started_at)
-                 WHERE run_id = ? AND step_name = ?""",
-                ps -> {
-                    ps.setString(1, error);
-                    ps.setInt(2, t.attempt());
-                    ps.setObject(3, t.workerId());
-                    ps.setObject(4, t.leasedAt() == null ? null : t.leasedAtMs(), java.sql.Types.BIGINT);
-                    ps.setObject(5, t.runId());
-                    ps.setString(6, t.stepName());
-                });
+        endAttempt(tx, t, "queued", error);
     }
 
     /** The step's last attempt failed for good. */
     public void markFailed(StoreTx tx, Rows.TaskRow t, String error) {
+        endAttempt(tx, t, "failed", error);
+    }
+
+    /** Records an attempt that ended badly: the claim left the row alone, so attempt, worker and start come from the task. */
+    private void endAttempt(StoreTx tx, Rows.TaskRow t, String status, String error) {
         tx.update("""
-                UPDATE drover_step_run SET status = 'failed', error = ?, finished_at = now(), attempts = ?, worker_id = ?,
-                       started_at = coalesce(to_timestamp(? / 1000.0), started_at)
+                UPDATE drover_step_run SET status = ?, error = ?, attempts = ?, worker_id = ?,
+                       started_at = coalesce(to_timestamp(? / 1000.0), started_at),
+                       finished_at = CASE WHEN ? = 'failed' THEN now() ELSE finished_at END
                  WHERE run_id = ? AND step_name = ?""",
                 ps -> {
-                    ps.setString(1, error);
-                    ps.setInt(2, t.attempt());
-                    ps.setObject(3, t.workerId());
-                    ps.setObject(4, t.leasedAt() == null ? null : t.leasedAtMs(), java.sql.Types.BIGINT);
-                    ps.setObject(5, t.runId());
-                    ps.setString(6, t.stepName());
+                    ps.setString(1, status);
+                    ps.setString(2, error);
+                    ps.setInt(3, t.attempt());
+                    ps.setObject(4, t.workerId());
+                    ps.setObject(5, t.leasedAt() == null ? null : t.leasedAtMs(), java.sql.Types.BIGINT);
+                    ps.setString(6, status);
+                    ps.setObject(7, t.runId());
+                    ps.setString(8, t.stepName());
                 });
     }
 
