@@ -108,12 +108,12 @@ final class ScheduleRoutes {
             }
             case "POST pause" -> {
                 if (!crons) throw noSuchEndpoint(method, path);
-                drain(ex);
+                HttpTransport.drain(ex);
                 send(ex, 200, cronJson(s.pauseCron(tenant, id)));
             }
             case "POST resume" -> {
                 if (!crons) throw noSuchEndpoint(method, path);
-                drain(ex);
+                HttpTransport.drain(ex);
                 send(ex, 200, cronJson(s.resumeCron(tenant, id)));
             }
             case "POST reschedule" -> {
@@ -206,12 +206,6 @@ final class ScheduleRoutes {
             return n;
         } catch (JsonProcessingException e) {
             throw invalid("body: not valid JSON: " + e.getOriginalMessage());
-        }
-    }
-
-    private static void drain(HttpExchange ex) throws IOException {
-        try (InputStream in = ex.getRequestBody()) {
-            in.skip(MAX_BODY);
         }
     }
 

@@ -8,7 +8,6 @@ import dev.drover.server.engine.EngineException;
 import dev.drover.server.engine.Text;
 import dev.drover.server.engine.WorkerRegistry.WorkerView;
 import java.io.IOException;
-import java.io.InputStream;
 import java.time.Duration;
 import java.time.Instant;
 
@@ -42,7 +41,7 @@ final class WorkerRoutes {
     /** {@code parts}: ["", "api", "v1", "workers", id?, action?]. */
     void route(HttpExchange ex, String method, String[] parts, String tenant) throws IOException {
         String path = ex.getRequestURI().getPath();
-        if (method.equals("POST")) skipBody(ex);
+        if (method.equals("POST")) HttpTransport.drain(ex);
         if (parts.length == 4 && method.equals("GET")) {
             ObjectNode out = JSON.createObjectNode();
             var arr = out.putArray("workers");
@@ -97,12 +96,6 @@ final class WorkerRoutes {
 
     private static EngineException noSuchEndpoint(String method, String path) {
         return new EngineException(EngineException.Kind.NOT_FOUND, "no such endpoint: " + method + " " + Text.clip(path, 200));
-    }
-
-    private static void skipBody(HttpExchange ex) throws IOException {
-        try (InputStream in = ex.getRequestBody()) {
-            in.skip(1 << 20);
-        }
     }
 
     private static void send(HttpExchange ex, ObjectNode body) throws IOException {
