@@ -153,7 +153,7 @@ final class EventRoutes {
     private static JsonNode body(HttpExchange ex) throws IOException {
         try (InputStream in = ex.getRequestBody()) {
             byte[] bytes = in.readNBytes(MAX_BODY + 1);
-            if (bytes.length > MAX_BODY) throw new HttpError(413, "body: larger than 16 MiB");
+            if (bytes.length > MAX_BODY && HttpTransport.discard(in) >= 0) throw new HttpError(413, "body: larger than 16 MiB");
             if (bytes.length == 0) throw new HttpError(400, "body: expected a JSON object");
             JsonNode n = JSON.readTree(bytes);
             if (!n.isObject()) throw new HttpError(400, "body: expected a JSON object");

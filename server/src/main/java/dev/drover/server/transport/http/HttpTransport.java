@@ -285,12 +285,19 @@ public final class HttpTransport implements AutoCloseable {
      * (seen with a 17 MiB body on a worker route whose handler read only the first MiB).
      */
     static void drain(HttpExchange ex) throws IOException {
-        long total = 0;
+        long total;
         try (InputStream in = ex.getRequestBody()) {
-            byte[] buf = new byte[64 * 1024];
-            for (int n; total <= DRAIN_LIMIT && (n = in.read(buf)) != -1; ) total += n;
+            total = discard(in);
         }
         if (total > MAX_BODY) throw new HttpError(413, "body: larger than 16 MiB");
+    }
+
+    /** Reads what is left of a body (up to {@link #DRAIN_LIMIT}) before an error reply; returns how much. */
+    static long discard(InputStream in) throws IOException {
+        long total = 0;
+        byte[] buf = new byte[64 * 1024];
+        for (int n; total <= DRAIN_LIMIT && (n = in.read(buf)) != -1; ) total += n;
+        return total;
     }
 
     private static final long DRAIN_LIMIT = 64L * 1024 * 1024;
@@ -300,7 +307,7 @@ public final class HttpTransport implements AutoCloseable {
     private static JsonNode body(HttpExchange ex) throws IOException {
         try (InputStream in = ex.getRequestBody()) {
             byte[] bytes = in.readNBytes(16 * 1024 * 1024 + 1);
-            if (bytes.length > 16 * 1024 * 1024) throw new HttpError(413, "body: larger than 16 MiB");
+            if (bytes.length > 16 * 1024 * 1024 && discard(in) >= 0) throw new HttpError(413, "body: larger than 16 MiB");
             if (bytes.length == 0) throw new HttpError(400, "body: expected a JSON object");
             return JSON.readTree(bytes);
         } catch (JsonProcessingException e) {

@@ -141,7 +141,7 @@ final class RateLimitRoutes {
     private static JsonNode body(HttpExchange ex) throws IOException {
         try (InputStream in = ex.getRequestBody()) {
             byte[] bytes = in.readNBytes(MAX_BODY + 1);
-            if (bytes.length > MAX_BODY) throw invalid("body: larger than 1 MiB");
+            if (bytes.length > MAX_BODY && HttpTransport.discard(in) >= 0) throw invalid("body: larger than 1 MiB");
             if (bytes.length == 0) throw invalid("body: expected a JSON object");
             JsonNode n = JSON.readTree(bytes);
             if (n == null || !n.isObject()) throw invalid("body: expected a JSON object");

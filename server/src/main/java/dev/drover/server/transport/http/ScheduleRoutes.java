@@ -199,7 +199,7 @@ final class ScheduleRoutes {
     private static JsonNode body(HttpExchange ex) throws IOException {
         try (InputStream in = ex.getRequestBody()) {
             byte[] bytes = in.readNBytes(MAX_BODY + 1);
-            if (bytes.length > MAX_BODY) throw invalid("body: larger than 16 MiB");
+            if (bytes.length > MAX_BODY && HttpTransport.discard(in) >= 0) throw invalid("body: larger than 16 MiB");
             if (bytes.length == 0) throw invalid("body: expected a JSON object");
             JsonNode n = JSON.readTree(bytes);
             if (n == null || !n.isObject()) throw invalid("body: expected a JSON object");
