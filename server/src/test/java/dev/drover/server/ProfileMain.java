@@ -28,7 +28,7 @@ public final class ProfileMain {
         }
     }
 
-    private static Object asyncProfiler(String command) throws Exception {
+    static Object asyncProfiler(String command) throws Exception {
         Class<?> c = Class.forName("one.profiler.AsyncProfiler");
         Object p = c.getMethod("getInstance", String.class).invoke(null, System.getenv("PROF_AP"));
         System.out.println("async-profiler: " + c.getMethod("execute", String.class).invoke(p, command));

@@ -75,6 +75,9 @@ public final class ProfileSteady {
                     }
                 });
             }
+            // PROF_PGSS=1 (with DROVER_EMBEDDED_PG_SETTINGS=shared_preload_libraries=pg_stat_statements): where
+            // PostgreSQL spends its time, statement by statement, from second 10 (after the JIT's warm-up) to the end.
+            String pgss = System.getenv("PROF_PGSS") == null ? null : ProfileMain.pgssUrl(server.databaseDescription());
             var prev = server.engine().stats().snapshot();
             long prevTrig = 0, prevExec = 0;
             for (int sec = 1; executed.get() < total && sec < seconds * 5; sec++) {
@@ -91,10 +94,21 @@ public final class ProfileSteady {
                         (now.triggerGroups() - prev.triggerGroups()) == 0 ? 0.0
                                 : (now.triggerMicros() - prev.triggerMicros()) / 1000.0 / (now.triggerGroups() - prev.triggerGroups()),
                         used, mem);
+                // PROF_AP=<libasyncProfiler.so> (its jar on the class path): CPU profile of seconds 15-35,
+                // collapsed, to /tmp/ap-steady.txt.
+                if (System.getenv("PROF_AP") != null && sec == 15) ProfileMain.asyncProfiler("start,event=cpu,interval=1ms,threads");
+                if (System.getenv("PROF_AP") != null && sec == 35) ProfileMain.asyncProfiler("stop,file=/tmp/ap-steady.txt,collapsed");
+                if (pgss != null && sec == 10) {
+                    ProfileMain.pgss(pgss, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()");
+                }
                 prev = now;
                 prevTrig = trig;
                 prevExec = exec;
             }
+            if (pgss != null) ProfileMain.pgss(pgss, """
+                    SELECT round(total_exec_time)::int AS exec_ms, round(total_plan_time)::int AS plan_ms, calls, rows,
+                           left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements
+                     ORDER BY total_exec_time + total_plan_time DESC LIMIT 14""");
             w.close(Duration.ofSeconds(5));
             if (System.getenv("PROF_HOLD") != null) Thread.sleep(Long.parseLong(System.getenv("PROF_HOLD")) * 1000);
         } finally {
