@@ -76,7 +76,7 @@ public final class ProfileSteady {
                 });
             }
             // PROF_PGSS=1 (with DROVER_EMBEDDED_PG_SETTINGS=shared_preload_libraries=pg_stat_statements): where
-            // PostgreSQL spends its time, statement by statement, from second 10 (after the JIT's warm-up) to the end.
+            // PostgreSQL spends its time, statement by statement, from second 10 to the end (the JIT is still warming up then).
             String pgss = System.getenv("PROF_PGSS") == null ? null : ProfileMain.pgssUrl(server.databaseDescription());
             var prev = server.engine().stats().snapshot();
             long prevTrig = 0, prevExec = 0;
