@@ -53,8 +53,8 @@ class FaultInjectionIT {
 
     assertThat(r.accepted()).isEqualTo(runs);
     assertThat(r.workerKills()).isPositive();
-    assertThat(r.serverKills()).isEqualTo(1);
-    assertThat(r.pgRestarts()).isEqualTo(1);
+    assertThat(r.serverKills()).as("server SIGKILLed and restarted: %s", r.problems()).isEqualTo(1);
+    assertThat(r.pgRestarts()).as("PostgreSQL restarts: %s", r.problems()).isEqualTo(1);
     assertThat(r.stuck()).as("stuck runs: %s", r.problems()).isZero();
     assertThat(r.lost()).as("lost runs: %s", r.problems()).isZero();
     assertThat(r.duplicates()).as("unexplained duplicate executions: %s", r.problems()).isZero();

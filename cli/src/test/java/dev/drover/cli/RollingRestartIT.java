@@ -49,7 +49,7 @@ class RollingRestartIT {
     System.out.println(r.tablesLine());
     r.problems().forEach(p -> System.out.println("problem: " + p));
 
-    assertThat(r.gracefulRestarts()).as("servers and workers restarted").isEqualTo(2 + 3);
+    assertThat(r.gracefulRestarts()).as("servers and workers restarted: %s", r.problems()).isEqualTo(2 + 3);
     assertThat(r.forcedStops()).as("processes that ignored SIGTERM past their deadline").isZero();
     assertThat(r.accepted()).as("runs pushed during the restarts").isGreaterThan(1_000);
     assertThat(r.stuck()).as("stuck runs: %s", r.problems()).isZero();

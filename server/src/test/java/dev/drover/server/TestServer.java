@@ -86,12 +86,31 @@ public final class TestServer {
         }
     }
 
+    /**
+     * A free port below the kernel's ephemeral range, for a process that is restarted on the same
+     * port. A port from that range ({@code new ServerSocket(0)}) can be taken while the process is
+     * down: a client redialing it may be handed that very port as its local one and connect to itself
+     * (TCP simultaneous open), and the restarted process then fails to bind.
+     */
     public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        int low = 32768;
+        try {
+            low = Integer.parseInt(java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0)
+                    .trim().split("\\s+")[0]);
+        } catch (java.io.IOException | RuntimeException notLinux) {
+            // keep the Linux default
         }
+        int from = Math.max(1024, low / 2); // procfs files report size 0: readAllLines, not readString
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            int port = java.util.concurrent.ThreadLocalRandom.current().nextInt(from, Math.max(from + 1, low));
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new java.net.InetSocketAddress(port));
+                return port;
+            } catch (IOException inUse) {
+                // try another
+            }
+        }
+        throw new IllegalStateException("no free port in " + from + ".." + low);
     }
 
     /** Starts a JVM with this test classpath running {@code mainClass}. */

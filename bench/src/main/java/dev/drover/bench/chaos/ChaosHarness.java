@@ -108,6 +108,8 @@ public final class ChaosHarness implements AutoCloseable {
   private final AtomicBoolean pushing = new AtomicBoolean(true);
   /** Set by the rolling restart when its last process is back: the push stops. */
   private final AtomicBoolean stopPush = new AtomicBoolean();
+  /** Why the fault or restart loop gave up (null: it did not), reported first among the problems. */
+  private volatile String faultFailure;
   /** Cron runs seen in the database (id -> tick, creation, status), kept across pruning. */
   private final Map<String, CronRun> cronRuns = new ConcurrentHashMap<>();
   /** With a retention: the final state of every finished run seen before it could be pruned. */
@@ -549,7 +551,7 @@ public final class ChaosHarness implements AutoCloseable {
         if (!w.process.isAlive()) w.start();
       }
     } catch (Exception e) {
-      log("fault injection failed: " + e);
+      failed("fault injection", e);
       throw new IllegalStateException(e);
     }
   }
@@ -595,15 +597,40 @@ public final class ChaosHarness implements AutoCloseable {
       }
       sleep(3_000);
     } catch (Exception e) {
-      log("rolling restart failed: " + e);
+      failed("rolling restart", e);
       throw new IllegalStateException(e);
     } finally {
       stopPush.set(true);
     }
   }
 
-  /** Steps leased to workers named {@code name} (null: to any worker). */
-  private long runningSteps(String name) throws SQLException {
+  /**
+   * Records why a fault loop stopped, with the end of the log of every process that is not alive,
+   * so a failed CI run says what happened without the work directory.
+   */
+  private void failed(String what, Exception e) {
+    StringBuilder b = new StringBuilder(what + " failed: " + e);
+    List<Managed> all = new ArrayList<>();
+    for (ServerProc sp : servers) all.add(sp.proc);
+    all.addAll(workers);
+    for (Managed m : all) {
+      if (m.process != null && m.process.isAlive()) continue;
+      b.append("\n--- last lines of ").append(m.name).append(".log (exited ")
+          .append(m.process == null ? "before it started" : String.valueOf(m.process.exitValue())).append(") ---");
+      try {
+        List<String> lines = Files.readAllLines(logs.resolve(m.name + ".log"));
+        for (String l : lines.subList(Math.max(0, lines.size() - 25), lines.size())) b.append('\n').append(l);
+      } catch (IOException | RuntimeException unreadable) {
+        b.append("\n(unreadable: ").append(unreadable).append(')');
+      }
+    }
+    faultFailure = b.toString();
+    log(faultFailure);
+  }
+
+  /** Steps leased to workers named {@code name} (null: to any worker), or -1 when the query fails. */
+  private long runningSteps(String name) {
+    // Only for the log line: a failed count must not end the restarts.
     try (Connection c = DriverManager.getConnection(jdbcUrl());
          PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM drover_task t JOIN drover_worker w"
              + " ON w.id = t.worker_id WHERE t.state = 'leased' AND (w.name = ? OR ?::text IS NULL)")) {
@@ -613,6 +640,9 @@ public final class ChaosHarness implements AutoCloseable {
         rs.next();
         return rs.getLong(1);
       }
+    } catch (SQLException e) {
+      log("could not count running steps: " + e);
+      return -1;
     }
   }
 
@@ -735,6 +765,7 @@ public final class ChaosHarness implements AutoCloseable {
     }
     long completed = 0, lost = 0, stuck = 0, duplicates = 0, reexecutions = 0, pruned = 0;
     List<String> problems = new ArrayList<>();
+    if (faultFailure != null) problems.add(faultFailure);
     List<String> stuckIds = new ArrayList<>();
     for (int i = 0; i < keys.size(); i++) {
       String key = keys.get(i);
@@ -991,11 +1022,31 @@ public final class ChaosHarness implements AutoCloseable {
     throw new IllegalStateException(s.proc.name + " not ready within " + timeout);
   }
 
+  /**
+   * A free port below the kernel's ephemeral range, for a process that is restarted on the same
+   * port. A port from that range ({@code new ServerSocket(0)}) can be taken while the process is
+   * down: a client redialing it may be handed that very port as its local one and connect to itself
+   * (TCP simultaneous open), and the restarted process then fails to bind.
+   */
   private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
+    int low = 32768;
+    try {
+      low = Integer.parseInt(java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0)
+          .trim().split("\\s+")[0]);
+    } catch (java.io.IOException | RuntimeException notLinux) {
+      // keep the Linux default
     }
+    int from = Math.max(1024, low / 2); // procfs files report size 0: readAllLines, not readString
+    for (int attempt = 0; attempt < 1000; attempt++) {
+      int port = java.util.concurrent.ThreadLocalRandom.current().nextInt(from, Math.max(from + 1, low));
+      try (ServerSocket s = new ServerSocket()) {
+        s.bind(new java.net.InetSocketAddress(port));
+        return port;
+      } catch (IOException inUse) {
+        // try another
+      }
+    }
+    throw new IllegalStateException("no free port in " + from + ".." + low);
   }
 
   private static boolean sleep(long ms) {
