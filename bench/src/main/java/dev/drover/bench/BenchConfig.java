@@ -21,6 +21,11 @@ public final class BenchConfig {
   public Integer slots;
   /** Unmeasured warm-up runs per repetition ({@code --warmup}). */
   public Integer warmup;
+  /**
+   * Least time the warm-up takes per repetition ({@code --warmup-time}): rounds of {@link #warmup}
+   * runs are repeated until it has passed.
+   */
+  public Duration warmupTime;
   /** Repetitions ({@code --repeat}). */
   public int repeat = 1;
   /** Only JSON lines, no human summary on stderr ({@code --json}). */
@@ -61,6 +66,10 @@ public final class BenchConfig {
     return warmup != null ? warmup : d;
   }
 
+  Duration warmupTimeOr(Duration d) {
+    return warmupTime != null ? warmupTime : d;
+  }
+
   double rateOr(double d) {
     return rate != null ? rate : d;
   }
@@ -88,6 +97,7 @@ public final class BenchConfig {
     check(runs == null || runs >= 1, "--runs: must be at least 1");
     check(slots == null || slots >= 1, "--slots: must be at least 1");
     check(warmup == null || warmup >= 0, "--warmup: must not be negative");
+    check(warmupTime == null || !warmupTime.isNegative(), "--warmup-time: must not be negative");
     check(repeat >= 1, "--repeat: must be at least 1");
     check(rate == null || (rate > 0 && rate <= 1_000_000), "--rate: must be between 0 and 1,000,000 per second");
     check(duration == null || (!duration.isNegative() && !duration.isZero()), "--duration: must be positive");

@@ -139,6 +139,11 @@ public final class BenchRunner {
     ObjectNode result;
     try (Harness h = new Harness(cfg, target, err)) {
       result = w.run(h);
+      if (result.get("parameters") instanceof ObjectNode params) {
+        params.put("warmup_time_s", cfg.warmupTimeOr(Harness.DEFAULT_WARMUP_TIME).toMillis() / 1000.0);
+        params.put("warmup_runs_done", h.warmupRuns);
+        params.put("warmup_seconds_done", Reports.round(h.warmupNanos / 1e9, 1));
+      }
     } finally {
       sampling.set(false);
       if (sampler != null) {

@@ -33,6 +33,11 @@ public final class Harness implements AutoCloseable {
   final DroverClient triggers;
   final DroverClient workers;
   private final PrintWriter err;
+  /** Warm-up runs finished and the time they took in this repetition (reported with the parameters). */
+  long warmupRuns;
+  long warmupNanos;
+  /** Rounds of warm-up are repeated until this long has passed. */
+  static final Duration DEFAULT_WARMUP_TIME = Duration.ofSeconds(10);
 
   Harness(BenchConfig cfg, BenchTarget target, PrintWriter err) {
     this.cfg = cfg;
@@ -84,24 +89,32 @@ public final class Harness implements AutoCloseable {
   }
 
   /**
-   * Unmeasured runs of {@code workflow} (half through {@code runMany}, half through single triggers
-   * from 16 threads) to warm up the JIT, the pools and PostgreSQL's caches. Starts and stops its own
-   * worker when {@code running} is null.
+   * Unmeasured rounds of {@code --warmup} runs of {@code workflow} (half through {@code runMany}, half
+   * through single triggers from 16 threads) to warm up the JIT, the pools and PostgreSQL's caches,
+   * repeated until {@code --warmup-time} has passed. Starts and stops its own worker when
+   * {@code running} is null.
    */
   void warmup(String workflow, int slots, Worker running) throws InterruptedException {
     int n = cfg.warmupOr(2000);
     if (n == 0) {
       return;
     }
-    progress("warming up: " + n + " runs of " + workflow);
+    long minNanos = cfg.warmupTimeOr(DEFAULT_WARMUP_TIME).toNanos();
+    progress("warming up: rounds of " + n + " runs of " + workflow + " for at least "
+        + cfg.warmupTimeOr(DEFAULT_WARMUP_TIME).toSeconds() + " s");
     Worker w = running != null ? running : startWorker(slots);
+    long start = System.nanoTime();
     try {
-      Probe.Phase p = probe.begin(n);
-      int bulk = n / 2;
-      enqueue(workflow, p, 0, bulk, Math.min(MAX_BATCH, Math.max(1, bulk)), 1, true);
-      singleTriggers(workflow, p, bulk, n - bulk, 16, null);
-      awaitDone(p);
+      do {
+        Probe.Phase p = probe.begin(n);
+        int bulk = n / 2;
+        enqueue(workflow, p, 0, bulk, Math.min(MAX_BATCH, Math.max(1, bulk)), 1, true);
+        singleTriggers(workflow, p, bulk, n - bulk, 16, null);
+        awaitDone(p);
+        warmupRuns += n;
+      } while (System.nanoTime() - start < minNanos);
     } finally {
+      warmupNanos = System.nanoTime() - start;
       if (running == null) {
         stop(w);
       }

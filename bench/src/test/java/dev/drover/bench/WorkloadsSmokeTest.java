@@ -41,6 +41,7 @@ class WorkloadsSmokeTest {
     BenchConfig c = new BenchConfig();
     c.json = true;
     c.warmup = 50;
+    c.warmupTime = Duration.ZERO; // one round: these check the fields, not the speed
     c.stallTimeout = Duration.ofSeconds(30);
     tweak.accept(c);
     StringWriter out = new StringWriter();
@@ -65,6 +66,8 @@ class WorkloadsSmokeTest {
     assertThat(l.path("workload").asText()).isEqualTo(workload);
     assertThat(l.path("runs").asLong()).isEqualTo(runs);
     assertThat(l.path("parameters").isObject()).isTrue();
+    assertThat(l.path("parameters").path("warmup_time_s").isNumber()).as("parameters.warmup_time_s").isTrue();
+    assertThat(l.path("parameters").path("warmup_seconds_done").isNumber()).as("parameters.warmup_seconds_done").isTrue();
     assertThat(l.path("seconds").asDouble()).isPositive();
     assertThat(l.path("throughput_per_s").asDouble()).isPositive();
     assertThat(l.has("latency_ms")).isTrue();

@@ -87,6 +87,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", paramLabel = "N", description = "Unmeasured warm-up runs per repetition (default 2000; 0 = none).")
     Integer warmup;
 
+    @Option(names = "--warmup-time", paramLabel = "DURATION", converter = DurationConverter.class,
+        description = "Repeat the warm-up rounds until this long has passed, per repetition (default 10s; 0 = one round)."
+            + " On a small machine the JIT takes a minute to settle, and a Drover server runs for days.")
+    Duration warmupTime;
+
     @Option(names = "--repeat", paramLabel = "N", defaultValue = "1",
         description = "Repetitions, each on a fresh embedded database; then a summary line (median, min-max).")
     int repeat;
@@ -113,6 +118,7 @@ final class BenchCommand implements Callable<Integer> {
       c.runs = runs;
       c.slots = slots;
       c.warmup = warmup;
+      c.warmupTime = warmupTime;
       c.repeat = repeat;
       c.json = json;
       c.databaseUrl = databaseUrl;
