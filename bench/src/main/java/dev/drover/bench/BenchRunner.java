@@ -141,9 +141,11 @@ public final class BenchRunner {
       result = w.run(h);
       if (result.get("parameters") instanceof ObjectNode params) {
         params.put("warmup_time_s", cfg.warmupTimeOr(Harness.DEFAULT_WARMUP_TIME).toMillis() / 1000.0);
-        params.put("warmup_runs_done", h.warmupRuns);
-        params.put("warmup_seconds_done", Reports.round(h.warmupNanos / 1e9, 1));
       }
+      // What the warm-up did varies per repetition, so it is not a parameter (rows group by those).
+      ObjectNode done = result.putObject("warmup_done");
+      done.put("runs", h.warmupRuns);
+      done.put("seconds", Reports.round(h.warmupNanos / 1e9, 1));
     } finally {
       sampling.set(false);
       if (sampler != null) {

@@ -67,7 +67,7 @@ class WorkloadsSmokeTest {
     assertThat(l.path("runs").asLong()).isEqualTo(runs);
     assertThat(l.path("parameters").isObject()).isTrue();
     assertThat(l.path("parameters").path("warmup_time_s").isNumber()).as("parameters.warmup_time_s").isTrue();
-    assertThat(l.path("parameters").path("warmup_seconds_done").isNumber()).as("parameters.warmup_seconds_done").isTrue();
+    assertThat(l.path("warmup_done").path("seconds").isNumber()).as("warmup_done.seconds").isTrue();
     assertThat(l.path("seconds").asDouble()).isPositive();
     assertThat(l.path("throughput_per_s").asDouble()).isPositive();
     assertThat(l.has("latency_ms")).isTrue();

@@ -272,7 +272,9 @@ public final class Runs {
         Written written;
         Effects fx = new Effects();
         try {
-            written = db.inTx(tx -> {
+            // Without other work in the transaction it is the inserts below: on the insert pool, whose
+            // connections keep their generic plans (see Database), until a gate or a wait needs a scan.
+            Database.TxBody<Written> body = tx -> {
                 fx.clear(); // inTx may retry the whole transaction (deadlock, serialization)
                 if (also != null) also.run(tx, fx);
                 if (batch.isEmpty()) return new Written(List.of(), List.of(), List.of());
@@ -315,7 +317,8 @@ public final class Runs {
                     }
                 }
                 if (!stepRows.isEmpty()) steps.insert(tx, stepRows);
-                List<Long> ids = taskRows.isEmpty() ? List.of() : tasks.insert(tx, taskRows, leaseMs);
+                List<Long> ids = taskRows.isEmpty() ? List.of() : tasks.insert(tx, taskRows, leaseMs, true);
+                if (!gatedRoots.isEmpty() || !special.isEmpty()) tx.customPlans();
                 // Runs of workflows with concurrency groups pass the gate first: in, waiting, or cancelled.
                 for (int i = 0; i < batch.size(); i++) {
                     Pending p = batch.get(i);
@@ -337,7 +340,8 @@ public final class Runs {
                 }
                 progress.ready(tx, special, fx);
                 return new Written(ins, taskRows, ids);
-            });
+            };
+            written = also == null ? db.inInsertTx(body) : db.inTx(body);
         } catch (RuntimeException e) {
             for (Direct d : direct.values()) d.session().unreserve(Dag.slotCost(d.step()));
             throw e;

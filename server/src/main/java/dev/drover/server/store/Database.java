@@ -9,15 +9,26 @@ import org.flywaydb.core.Flyway;
 /**
  * The one door to PostgreSQL: a HikariCP pool whose schema Flyway owns, and transactions around it.
  * Only classes of this package see JDBC; the engine works with {@link StoreTx} and the *Queries classes.
+ *
+ * <p>Two pools with different planning. The main one plans every execution with its parameters (see
+ * {@link #open}). A small second one, for transactions that are multi-row inserts from arrays (the
+ * group-committed triggers), keeps PostgreSQL's default: such an insert has only one plan, and planning
+ * it afresh every time was a quarter of PostgreSQL's statement time at 2,000 triggers/s (the task
+ * insert planned longer than it ran). Without an extra round trip per transaction, which a
+ * {@code SET LOCAL} would cost.
  */
 public final class Database implements AutoCloseable {
+    /** Connections of the insert pool: one per group-commit writer is enough. */
+    public static final int INSERT_POOL_SIZE = 8;
     private final HikariDataSource pool;
+    private final HikariDataSource insertPool;
     private final String jdbcUrl;
     private final String user;
     private final String password;
 
-    private Database(HikariDataSource pool, String jdbcUrl, String user, String password) {
+    private Database(HikariDataSource pool, HikariDataSource insertPool, String jdbcUrl, String user, String password) {
         this.pool = pool;
+        this.insertPool = insertPool;
         this.jdbcUrl = jdbcUrl;
         this.user = user;
         this.password = password;
@@ -41,13 +52,33 @@ public final class Database implements AutoCloseable {
 
     /** Opens the pool and brings the schema up to date. */
     public static Database open(String jdbcUrl, String user, String password, int maxPoolSize) {
+        HikariDataSource ds = new HikariDataSource(poolConfig("drover", jdbcUrl, user, password, maxPoolSize, true));
+        try {
+            Flyway.configure().dataSource(ds).locations("classpath:db/migration").table("drover_schema_history")
+                    .baselineOnMigrate(true).load().migrate();
+        } catch (RuntimeException e) {
+            ds.close();
+            throw e;
+        }
+        HikariDataSource inserts;
+        try {
+            inserts = new HikariDataSource(poolConfig("drover-inserts", jdbcUrl, user, password, INSERT_POOL_SIZE, false));
+        } catch (RuntimeException e) {
+            ds.close();
+            throw e;
+        }
+        return new Database(ds, inserts, jdbcUrl, user, password);
+    }
+
+    private static HikariConfig poolConfig(String name, String jdbcUrl, String user, String password, int size,
+                                           boolean customPlans) {
         HikariConfig cfg = new HikariConfig();
         cfg.setJdbcUrl(jdbcUrl);
         if (user != null) cfg.setUsername(user);
         if (password != null) cfg.setPassword(password);
-        cfg.setMaximumPoolSize(maxPoolSize);
-        cfg.setMinimumIdle(Math.min(4, maxPoolSize));
-        cfg.setPoolName("drover");
+        cfg.setMaximumPoolSize(size);
+        cfg.setMinimumIdle(Math.min(customPlans ? 4 : 2, size));
+        cfg.setPoolName(name);
         cfg.setAutoCommit(false);
         // When the database is down, callers learn it (503 / UNAVAILABLE) within 3 s instead of hanging.
         cfg.setConnectionTimeout(3_000);
@@ -63,16 +94,8 @@ public final class Database implements AutoCloseable {
         // the table grew to 100,000s of rows, until the next autovacuum ANALYZE invalidated it. In the
         // steady benchmark that stalled the completion path for 5-10 s at a time (worker full, reports
         // crawling); a custom plan costs far less than that once.
-        cfg.addDataSourceProperty("options", "-c plan_cache_mode=force_custom_plan");
-        HikariDataSource ds = new HikariDataSource(cfg);
-        try {
-            Flyway.configure().dataSource(ds).locations("classpath:db/migration").table("drover_schema_history")
-                    .baselineOnMigrate(true).load().migrate();
-        } catch (RuntimeException e) {
-            ds.close();
-            throw e;
-        }
-        return new Database(ds, jdbcUrl, user, password);
+        if (customPlans) cfg.addDataSourceProperty("options", "-c plan_cache_mode=force_custom_plan");
+        return cfg;
     }
 
     /** A unit of work in one transaction; committed when the body returns, rolled back when it throws. */
@@ -82,9 +105,22 @@ public final class Database implements AutoCloseable {
     }
 
     public <T> T inTx(TxBody<T> body) {
+        return inTx(pool, false, body);
+    }
+
+    /**
+     * A transaction on the insert pool, whose statements may keep generic plans: for bodies that are
+     * multi-row inserts from arrays. Before anything whose plan depends on a table's size (a join, a
+     * lookup that is not by primary key) the body calls {@link StoreTx#customPlans()}.
+     */
+    public <T> T inInsertTx(TxBody<T> body) {
+        return inTx(insertPool, true, body);
+    }
+
+    private <T> T inTx(HikariDataSource from, boolean genericPlans, TxBody<T> body) {
         for (int attempt = 1; ; attempt++) {
             try {
-                return inTxOnce(body);
+                return inTxOnce(from, genericPlans, body);
             } catch (StoreException e) {
                 // Deadlocks and serialization failures roll the whole transaction back; the body only
                 // builds state inside the transaction, so running it again is safe.
@@ -93,10 +129,10 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    private <T> T inTxOnce(TxBody<T> body) {
-        try (Connection c = pool.getConnection()) {
+    private <T> T inTxOnce(HikariDataSource from, boolean genericPlans, TxBody<T> body) {
+        try (Connection c = from.getConnection()) {
             try {
-                T result = body.apply(new StoreTx(c));
+                T result = body.apply(new StoreTx(c, genericPlans));
                 c.commit();
                 return result;
             } catch (RuntimeException | Error e) {
@@ -135,6 +171,7 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
+        insertPool.close();
         pool.close();
     }
 }

@@ -105,7 +105,10 @@ public final class RunQueries {
                 out.add(new InsertedRun(r.id(), true));
                 continue;
             }
-            if (existing == null) existing = byIdempotencyKey(tx, runs);
+            if (existing == null) {
+                tx.customPlans(); // a join with drover_run
+                existing = byIdempotencyKey(tx, runs);
+            }
             UUID id = r.idempotencyKey() == null ? null : existing.get(r.tenantId() + "\u0000" + r.idempotencyKey());
             if (id == null && get(tx, r.tenantId(), r.id()).isPresent()) id = r.id(); // the same id sent again
             if (id == null) {

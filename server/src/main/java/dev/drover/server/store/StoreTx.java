@@ -15,9 +15,23 @@ import java.util.Map;
  */
 public final class StoreTx {
     final Connection connection;
+    /** On the insert pool, until {@link #customPlans()}: statements may run a cached generic plan. */
+    private boolean genericPlans;
 
-    StoreTx(Connection connection) {
+    StoreTx(Connection connection, boolean genericPlans) {
         this.connection = connection;
+        this.genericPlans = genericPlans;
+    }
+
+    /**
+     * From here to the end of the transaction every statement is planned with its parameters, as on the
+     * main pool (see {@link Database#inInsertTx}); a no-op there. The inserts' transactions call it
+     * before a join or a scan, whose generic plan, made while a table was small, could outlive that.
+     */
+    public void customPlans() {
+        if (!genericPlans) return;
+        update("SET LOCAL plan_cache_mode = force_custom_plan", ps -> { });
+        genericPlans = false;
     }
 
     @FunctionalInterface

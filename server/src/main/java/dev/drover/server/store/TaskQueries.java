@@ -24,12 +24,49 @@ public final class TaskQueries {
             RETURNING t.id, t.tenant_id, t.run_id, t.step_name, t.workflow_name, t.workflow_version, t.priority,
                       t.state, t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id, t.leased_at""";
 
+    private static final String INSERT_TEMPLATE = """
+            WITH ins AS (
+            INSERT INTO drover_task (tenant_id, run_id, step_name, workflow_name, workflow_version, action, priority,
+                                     state, attempt, worker_id, leased_at, lease_expires_at, execution_deadline,
+                                     max_attempts, slot_cost, execution_timeout_ms, schedule_deadline, rank,
+                                     required_labels, preferred_labels, sticky, sticky_worker)
+            SELECT u.tenant, u.run_id, u.step, u.wf, u.version, u.action, u.prio,
+                   CASE WHEN u.worker IS NULL THEN 'queued' ELSE 'leased' END,
+                   CASE WHEN u.worker IS NULL THEN u.base ELSE u.base + 1 END,
+                   u.worker, CASE WHEN u.worker IS NOT NULL THEN now() END,
+                   CASE WHEN u.worker IS NOT NULL THEN now() + ? * interval '1 millisecond' END,
+                   CASE WHEN u.worker IS NOT NULL AND u.timeout > 0 THEN now() + u.timeout * interval '1 millisecond' END,
+                   u.base + u.max_attempts, u.cost, u.timeout,
+                   CASE WHEN u.s2s > 0 AND u.worker IS NULL THEN now() + u.s2s * interval '1 millisecond' END,
+                   CASE WHEN u.rank_at > 0 THEN u.rank_at ELSE (extract(epoch FROM now()) * 1000)::bigint END - 30000 * (CASE WHEN u.prio = 0 THEN 2 ELSE u.prio END),
+                   u.required::jsonb, u.preferred::jsonb, u.sticky,
+                   %s
+              FROM unnest(?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::int[],
+                          ?::int[], ?::bigint[], ?::bigint[], ?::uuid[], ?::int[], ?::bigint[], ?::text[], ?::text[], ?::text[])
+                   AS u(tenant, run_id, step, wf, version, action, prio, max_attempts, cost, timeout, s2s, worker, base, rank_at,
+                        required, preferred, sticky)
+            RETURNING id, run_id, step_name, worker_id)
+            SELECT id, run_id, step_name FROM ins WHERE worker_id IS NOT NULL""";
+    private static final String INSERT = INSERT_TEMPLATE.formatted(
+            "CASE WHEN u.sticky IS NOT NULL THEN (SELECT r.sticky_worker FROM drover_run r WHERE r.id = u.run_id) END");
+    private static final String INSERT_NEW_RUNS = INSERT_TEMPLATE.formatted("NULL::uuid");
+
     /**
      * Inserts tasks; those with {@code leasedTo} set start leased to that worker as attempt 1 (direct
      * dispatch: the trigger's own transaction hands the step over, no claim needed). Returns, in the
      * order given, the new task id of each leased task (null for queued ones).
      */
     public List<Long> insert(StoreTx tx, List<NewTask> tasks, long leaseMs) {
+        return insert(tx, tasks, leaseMs, false);
+    }
+
+    /**
+     * As {@link #insert(StoreTx, List, long)}; {@code runsJustInserted}: every task's run was inserted
+     * in this transaction, so none has a sticky worker yet and the lookup of it is left out. That also
+     * lets the statement keep a generic plan on the insert pool: with the lookup, PostgreSQL costs a
+     * generic plan (10 rows assumed) above a custom one for a small batch and plans every call.
+     */
+    public List<Long> insert(StoreTx tx, List<NewTask> tasks, long leaseMs, boolean runsJustInserted) {
         int n = tasks.size();
         Object[] tenants = new Object[n], runs = new Object[n], steps = new Object[n], wfs = new Object[n],
                 versions = new Object[n], actions = new Object[n], prios = new Object[n], maxAttempts = new Object[n],
@@ -61,29 +98,7 @@ public final class TaskQueries {
         java.util.Map<String, Long> ids = new java.util.HashMap<>(n * 2);
         // Only tasks leased at once (direct dispatch) need their ids back: returning every id of a bulk
         // insert and matching it by (run, step) string keys cost the JVM more than the rows cost PostgreSQL.
-        tx.query("""
-                WITH ins AS (
-                INSERT INTO drover_task (tenant_id, run_id, step_name, workflow_name, workflow_version, action, priority,
-                                         state, attempt, worker_id, leased_at, lease_expires_at, execution_deadline,
-                                         max_attempts, slot_cost, execution_timeout_ms, schedule_deadline, rank,
-                                         required_labels, preferred_labels, sticky, sticky_worker)
-                SELECT u.tenant, u.run_id, u.step, u.wf, u.version, u.action, u.prio,
-                       CASE WHEN u.worker IS NULL THEN 'queued' ELSE 'leased' END,
-                       CASE WHEN u.worker IS NULL THEN u.base ELSE u.base + 1 END,
-                       u.worker, CASE WHEN u.worker IS NOT NULL THEN now() END,
-                       CASE WHEN u.worker IS NOT NULL THEN now() + ? * interval '1 millisecond' END,
-                       CASE WHEN u.worker IS NOT NULL AND u.timeout > 0 THEN now() + u.timeout * interval '1 millisecond' END,
-                       u.base + u.max_attempts, u.cost, u.timeout,
-                       CASE WHEN u.s2s > 0 AND u.worker IS NULL THEN now() + u.s2s * interval '1 millisecond' END,
-                       CASE WHEN u.rank_at > 0 THEN u.rank_at ELSE (extract(epoch FROM now()) * 1000)::bigint END - 30000 * (CASE WHEN u.prio = 0 THEN 2 ELSE u.prio END),
-                       u.required::jsonb, u.preferred::jsonb, u.sticky,
-                       CASE WHEN u.sticky IS NOT NULL THEN (SELECT r.sticky_worker FROM drover_run r WHERE r.id = u.run_id) END
-                  FROM unnest(?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::int[],
-                              ?::int[], ?::bigint[], ?::bigint[], ?::uuid[], ?::int[], ?::bigint[], ?::text[], ?::text[], ?::text[])
-                       AS u(tenant, run_id, step, wf, version, action, prio, max_attempts, cost, timeout, s2s, worker, base, rank_at,
-                            required, preferred, sticky)
-                RETURNING id, run_id, step_name, worker_id)
-                SELECT id, run_id, step_name FROM ins WHERE worker_id IS NOT NULL""",
+        tx.query(runsJustInserted ? INSERT_NEW_RUNS : INSERT,
                 ps -> {
                     ps.setLong(1, leaseMs);
                     ps.setArray(2, tx.array("text", tenants));
