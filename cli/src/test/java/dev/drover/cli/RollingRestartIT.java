@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Timeout;
 class RollingRestartIT {
 
   @Test
-  @Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES)
+  @Timeout(value = 8, unit = java.util.concurrent.TimeUnit.MINUTES)
   void rollingRestartOfEveryServerAndWorkerFailsNoRun() throws Exception {
     Path jar = Path.of(System.getProperty("drover.jar", "target/drover.jar")).toAbsolutePath();
     assertThat(jar).as("the shaded jar (mvn package builds it)").isRegularFile();

@@ -7,6 +7,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import java.util.function.ToIntFunction;
 
@@ -18,9 +20,12 @@ import java.util.function.ToIntFunction;
  * takes all of them. That is where the per-call cost goes: a gRPC unary call costs the client and the
  * server far more CPU than one more row in a batch (measured in the concurrent-triggers benchmark).
  *
- * <p>No thread of its own: a caller that finds a free sending permit becomes the sender (it sends
- * batches until the queue is empty, then releases the permit and looks once more, so a call queued
- * just as the last sender left is never stranded). A failed batch is retried item by item, so each
+ * <p>No thread of its own: a caller that finds a free sending permit becomes a sender until its own
+ * call is answered (never longer: a web request thread must not spend a second sending other
+ * threads' triggers, which the benchmark saw when a sender drained the queue for as long as callers
+ * kept filling it). Leaving, it releases the permit and wakes the caller of the oldest queued call,
+ * which takes the permit and sends; a caller without a permit parks until it is answered or woken,
+ * with a short timed backstop, so no call is stranded. A failed batch is retried item by item, so each
  * caller gets its own answer: one invalid request never fails the others it was grouped with.
  * Callers must only submit requests that are safe to send together (see the callers).
  */
@@ -33,7 +38,10 @@ public final class Coalescer<Q, R> {
     private final Semaphore permits;
     private final ConcurrentLinkedQueue<Pending<Q, R>> queue = new ConcurrentLinkedQueue<>();
 
-    private record Pending<Q, R>(Q request, int size, CompletableFuture<R> result) {}
+    /** Longest a caller without a permit parks before it looks again (a backstop: senders wake it). */
+    private static final long BACKSTOP_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+    private record Pending<Q, R>(Q request, int size, CompletableFuture<R> result, Thread caller) {}
 
     public Coalescer(Function<Q, R> single, Function<List<Q>, List<R>> batch, ToIntFunction<Q> sizeOf,
                      int maxItems, int maxBytes, int maxInFlight) {
@@ -47,15 +55,20 @@ public final class Coalescer<Q, R> {
 
     /** Sends the request, alone or with others queued at the same time, and returns its own response. */
     public R call(Q request) {
-        Pending<Q, R> p = new Pending<>(request, sizeOf.applyAsInt(request), new CompletableFuture<>());
+        Pending<Q, R> p = new Pending<>(request, sizeOf.applyAsInt(request), new CompletableFuture<>(),
+                Thread.currentThread());
         queue.add(p);
         while (!p.result().isDone()) {
-            if (permits.tryAcquire()) {
-                sendUntilEmpty();
-            } else {
-                // Every permit holder is mid-send; each drains the queue again before it leaves.
-                break;
+            // With the queue empty this call is on the wire in another sender's batch: wait for it.
+            if (!queue.isEmpty() && permits.tryAcquire()) {
+                sendUntilAnswered(p);
+                continue;
             }
+            // Every permit is held by a sender: one of them sends this call, or wakes its caller.
+            if (Thread.currentThread().isInterrupted()) {
+                throw new DroverException(DroverException.Code.OTHER, "interrupted while triggering");
+            }
+            LockSupport.parkNanos(this, BACKSTOP_NANOS);
         }
         try {
             return p.result().get();
@@ -69,34 +82,38 @@ public final class Coalescer<Q, R> {
         }
     }
 
-    /** Called holding a permit; returns having released it, with no call left behind in the queue. */
-    private void sendUntilEmpty() {
+    /**
+     * Called holding a permit: sends batches (the oldest queued calls first, its own among them) until
+     * {@code own} is answered or the queue is empty (then another sender has it on the wire), and
+     * returns having released the permit and woken the caller of the oldest call still queued.
+     */
+    private void sendUntilAnswered(Pending<Q, R> own) {
         Pending<Q, R> carry = null; // taken from the queue but over the byte budget: heads the next batch
-        while (true) {
-            List<Pending<Q, R>> group = new ArrayList<>();
-            long bytes = 0;
-            if (carry != null) {
-                group.add(carry);
-                bytes = carry.size();
-                carry = null;
-            }
-            Pending<Q, R> p;
-            while (group.size() < maxItems && (p = queue.poll()) != null) {
-                if (!group.isEmpty() && bytes + p.size() > maxBytes) {
-                    carry = p;
-                    break;
+        try {
+            while (carry != null || !own.result().isDone()) {
+                List<Pending<Q, R>> group = new ArrayList<>();
+                long bytes = 0;
+                if (carry != null) {
+                    group.add(carry);
+                    bytes = carry.size();
+                    carry = null;
                 }
-                group.add(p);
-                bytes += p.size();
-            }
-            if (!group.isEmpty()) {
+                Pending<Q, R> p;
+                while (group.size() < maxItems && (p = queue.poll()) != null) {
+                    if (!group.isEmpty() && bytes + p.size() > maxBytes) {
+                        carry = p;
+                        break;
+                    }
+                    group.add(p);
+                    bytes += p.size();
+                }
+                if (group.isEmpty()) break;
                 send(group);
-                continue;
             }
+        } finally {
             permits.release();
-            // A call queued after the poll above found the queue empty, by a caller that found no permit
-            // free, would wait forever: look once more now that the permit is back.
-            if (queue.isEmpty() || !permits.tryAcquire()) return;
+            Pending<Q, R> next = queue.peek();
+            if (next != null) LockSupport.unpark(next.caller());
         }
     }
 
@@ -108,6 +125,7 @@ public final class Coalescer<Q, R> {
             } catch (RuntimeException | Error e) {
                 p.result().completeExceptionally(e);
             }
+            wake(group);
             return;
         }
         List<Q> requests = new ArrayList<>(group.size());
@@ -120,6 +138,7 @@ public final class Coalescer<Q, R> {
                 // Unreachable server, timeout, bad token: the same answer for every call in the batch
                 // (the batch was already retried as long as a single call would have been).
                 for (Pending<Q, R> p : group) p.result().completeExceptionally(e);
+                wake(group);
                 return;
             }
             // All or nothing on the server: find out which request it was, each gets its own answer.
@@ -130,9 +149,19 @@ public final class Coalescer<Q, R> {
                     p.result().completeExceptionally(one);
                 }
             }
+            wake(group);
             return;
         }
         for (int i = 0; i < group.size(); i++) group.get(i).result().complete(responses.get(i));
+        wake(group);
+    }
+
+    /** Callers without a permit park until their call is answered. */
+    private static void wake(List<? extends Pending<?, ?>> group) {
+        Thread me = Thread.currentThread();
+        for (Pending<?, ?> p : group) {
+            if (p.caller() != me) LockSupport.unpark(p.caller());
+        }
     }
 
     private static boolean perRequest(DroverException.Code code) {
