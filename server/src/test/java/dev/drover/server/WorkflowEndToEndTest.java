@@ -262,6 +262,55 @@ class WorkflowEndToEndTest {
     }
 
     @Test
+    void a_single_step_runs_success_is_recorded_on_its_step_and_its_run() {
+        // Single-step runs take the one-statement completion path (StepReports.completeSingleSteps).
+        RunHandle run = client.run("e2e-echo", Map.of("k", "v"));
+        RunInfo done = run.await(Duration.ofSeconds(30));
+
+        assertThat(done.status()).isEqualTo(RunStatus.SUCCEEDED);
+        assertThat(done.output(Map.class)).containsEntry("in", Map.of("k", "v"));
+        assertThat(done.startedAt()).isNotNull();
+        assertThat(done.finishedAt()).isAfterOrEqualTo(done.startedAt());
+        var step = done.step("echo");
+        assertThat(step.status()).isEqualTo(StepStatus.SUCCEEDED);
+        assertThat(step.attempts()).isEqualTo(1);
+        assertThat(step.workerId()).isNotBlank();
+        assertThat(step.outputJson()).isEqualTo(done.outputJson());
+        assertThat(step.startedAt()).isNotNull();
+        assertThat(step.finishedAt()).isAfterOrEqualTo(step.startedAt());
+        assertThat(client.listRuns("e2e-echo", RunStatus.SUCCEEDED, 1000)).extracting(RunInfo::id).contains(run.runId());
+    }
+
+    @Test
+    void a_trigger_sent_again_with_its_run_id_gives_the_same_run_once() {
+        // What the SDK does when it retries a trigger whose answer was lost: the same client-chosen id.
+        var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+                .forAddress("127.0.0.1", TestServer.shared().grpcPort()).usePlaintext().build();
+        try {
+            var md = new io.grpc.Metadata();
+            md.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TestServer.TOKEN);
+            var stub = dev.drover.proto.v1.RunServiceGrpc.newBlockingStub(channel)
+                    .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(md));
+            String id = java.util.UUID.randomUUID().toString();
+            var req = dev.drover.proto.v1.TriggerRunRequest.newBuilder().setWorkflowName("e2e-echo")
+                    .setInputJson("{\"n\": 7}").setRunId(id).build();
+            var first = stub.triggerRun(req);
+            var second = stub.triggerRun(req);
+
+            assertThat(first.getRunId()).isEqualTo(id);
+            assertThat(first.getCreated()).isTrue();
+            assertThat(second.getRunId()).isEqualTo(id);
+            assertThat(second.getCreated()).isFalse();
+            RunInfo done = client.awaitRun(id, Duration.ofSeconds(30));
+            assertThat(done.status()).isEqualTo(RunStatus.SUCCEEDED);
+            assertThat(done.steps()).hasSize(1);
+            assertThat(done.steps().get(0).attempts()).isEqualTo(1);
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    @Test
     void the_same_idempotency_key_twice_gives_one_run() {
         RunOptions opts = RunOptions.defaults().withIdempotencyKey("order-77-charge");
         RunHandle first = client.run("e2e-echo", Map.of("n", 1), opts);

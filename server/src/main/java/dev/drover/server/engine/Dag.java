@@ -162,6 +162,22 @@ public final class Dag {
     /** True when the step goes straight to the queue once ready (no wait, no skip condition). */
     public static boolean plain(StepDefinition s) { return !s.hasWait() && s.getSkipIf().isEmpty(); }
     public List<String> roots() { return Collections.unmodifiableList(roots); }
+    /**
+     * True when {@code step} is this workflow's only step and nothing else reacts to its end (no
+     * concurrency groups): its success finishes the run with its output, and nothing more.
+     */
+    public boolean singleStep(String step) {
+        return steps.size() == 1 && steps.containsKey(step) && !hasConcurrency();
+    }
+
+    /** True when every root goes to the queue as soon as the run exists (no wait, skip condition or gate). */
+    public boolean plainRoots() {
+        for (String r : roots) {
+            StepDefinition s = steps.get(r);
+            if (!plain(s) || s.getConcurrencyCount() > 0) return false;
+        }
+        return true;
+    }
     public List<String> leaves() { return Collections.unmodifiableList(leaves); }
     public List<String> children(String step) { return children.getOrDefault(step, List.of()); }
     public boolean hasStep(String name) { return step(name) != null; }

@@ -115,6 +115,14 @@ final class Dispatcher implements Runnable {
         }
     }
 
+    private boolean singleStep(String tenantId, StartStep st) {
+        try {
+            return catalog.resolve(tenantId, st.getWorkflowName(), st.getWorkflowVersion()).singleStep(st.getStepName());
+        } catch (EngineException e) {
+            return false; // the definition is gone: the general path copes with that
+        }
+    }
+
     private boolean knownBacklog(WorkerSession s) {
         for (String a : s.actions) if (backlog.has(s.tenantId, a)) return true;
         return false;
@@ -221,7 +229,7 @@ final class Dispatcher implements Runnable {
         for (StartStep st : batch) {
             int cost = Math.max(1, st.getSlotCost());
             if (bound + cost <= limit) {
-                s.bind(st.getTaskId(), cost);
+                s.bind(st.getTaskId(), cost, singleStep(s.tenantId, st));
                 bound += cost;
                 fits.add(st);
             } else {

@@ -117,7 +117,7 @@ public final class Runs {
         }
         Effects fx;
         try {
-            fx = writeGroup(batch, also);
+            fx = writeGroup(batch, also, false);
         } catch (StoreException e) {
             throw EngineException.classify(e) instanceof EngineException ee ? ee : e;
         }
@@ -215,7 +215,7 @@ public final class Runs {
                 if (first == null) continue;
                 batch.add(first);
                 queue.drainTo(batch, MAX_GROUP - 1);
-                Effects fx = writeGroup(batch, null);
+                Effects fx = writeGroup(batch, null, true);
                 engine.apply(fx);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -225,7 +225,7 @@ public final class Runs {
                     // One bad item must not fail the others it happened to be grouped with.
                     for (Pending p : batch) {
                         try {
-                            engine.apply(writeGroup(List.of(p), null));
+                            engine.apply(writeGroup(List.of(p), null, true));
                         } catch (RuntimeException single) {
                             p.result().completeExceptionally(single);
                         }
@@ -250,7 +250,12 @@ public final class Runs {
 
     private record Written(List<InsertedRun> runs, List<NewTask> tasks, List<Long> taskIds) {}
 
-    private Effects writeGroup(List<Pending> batch, AlsoInTx also) {
+    /**
+     * Writes a group of triggers. {@code independent}: the runs come from separate calls (the writer
+     * loop), so one may fail alone; otherwise the group is all-or-none (a batch call, or work in
+     * {@code also}).
+     */
+    private Effects writeGroup(List<Pending> batch, AlsoInTx also, boolean independent) {
         long t0 = System.nanoTime();
         // Direct dispatch: a root step whose action has no backlog goes to a worker with a free slot in
         // this same transaction, saving the claim round trip (and its writes) on the path to the worker.
@@ -269,23 +274,86 @@ public final class Runs {
             }
         }
         long leaseMs = settings.leaseTimeout().toMillis();
+        List<NewRun> rows = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            NewRun r = batch.get(i).run();
+            boolean started = false;
+            for (String root : batch.get(i).dag().roots()) started |= direct.containsKey(i + "/" + root);
+            rows.add(started ? r.asStarted() : r);
+        }
+        boolean plain = !batch.isEmpty(); // no run passes a gate and every root is queued as it is
+        for (Pending p : batch) plain &= p.groups().isEmpty() && p.dag().plainRoots();
         Written written;
         Effects fx = new Effects();
         try {
-            // Without other work in the transaction it is the inserts below: on the insert pool, whose
-            // connections keep their generic plans (see Database), until a gate or a wait needs a scan.
-            Database.TxBody<Written> body = tx -> {
+            if (plain && also == null && independent) {
+                written = writePlain(batch, rows, direct, leaseMs);
+            } else {
+                written = writeInTx(batch, rows, direct, leaseMs, plain, also, independent, fx);
+            }
+        } catch (RuntimeException e) {
+            for (Direct d : direct.values()) d.session().unreserve(Dag.slotCost(d.step()));
+            throw e;
+        }
+        stats.triggerGroups.increment();
+        stats.triggeredRuns.add(batch.size());
+        stats.triggerNanos.add(System.nanoTime() - t0);
+        return afterCommit(batch, direct, written, fx);
+    }
+
+    /**
+     * The common case: runs that need nothing but their rows, written by one autocommitted statement
+     * (one round trip). Runs whose key or id already exists are looked up afterwards; a run whose
+     * client-chosen id belongs to another tenant fails alone (id null in the result).
+     */
+    private Written writePlain(List<Pending> batch, List<NewRun> rows, Map<String, Direct> direct, long leaseMs) {
+        List<NewStepRun> stepRows = new ArrayList<>();
+        List<NewTask> taskRows = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) addSteps(batch.get(i), i, direct, stepRows, taskRows);
+        RunQueries.Triggered t = db.inOneStatement(tx -> runs.insertWithSteps(tx, rows, stepRows, taskRows, leaseMs));
+        List<InsertedRun> ins;
+        if (t.all(rows)) {
+            ins = new ArrayList<>(rows.size());
+            for (NewRun r : rows) ins.add(new InsertedRun(r.id(), true));
+        } else {
+            ins = db.inTx(tx -> runs.outcome(tx, rows, t.inserted()));
+        }
+        return kept(ins, t, taskRows);
+    }
+
+    /** The tasks of the runs that were inserted, with the ids of those leased at once. */
+    private static Written kept(List<InsertedRun> ins, RunQueries.Triggered t, List<NewTask> taskRows) {
+        List<NewTask> kept = new ArrayList<>(taskRows.size());
+        List<Long> keptIds = new ArrayList<>(taskRows.size());
+        for (int k = 0; k < taskRows.size(); k++) {
+            if (!t.inserted().contains(taskRows.get(k).runId())) continue;
+            kept.add(taskRows.get(k));
+            keptIds.add(t.leasedTaskIds().get(k));
+        }
+        return new Written(ins, kept, keptIds);
+    }
+
+    /** Triggers that share a transaction with other work, must be all-or-none, or pass gates and waits. */
+    private Written writeInTx(List<Pending> batch, List<NewRun> rows, Map<String, Direct> direct, long leaseMs,
+                              boolean plain, AlsoInTx also, boolean independent, Effects fx) {
+        // Without other work in the transaction it is the inserts below: on the insert pool, whose
+        // connections keep their generic plans (see Database), until a gate or a wait needs a scan.
+        Database.TxBody<Written> body = tx -> {
                 fx.clear(); // inTx may retry the whole transaction (deadlock, serialization)
                 if (also != null) also.run(tx, fx);
                 if (batch.isEmpty()) return new Written(List.of(), List.of(), List.of());
-                List<NewRun> rows = new ArrayList<>(batch.size());
-                for (int i = 0; i < batch.size(); i++) {
-                    NewRun r = batch.get(i).run();
-                    boolean started = false;
-                    for (String root : batch.get(i).dag().roots()) started |= direct.containsKey(i + "/" + root);
-                    rows.add(started ? r.asStarted() : r);
+                if (plain) {
+                    // Every root goes straight to the queue or a worker: one statement writes it all.
+                    List<NewStepRun> stepRows = new ArrayList<>();
+                    List<NewTask> taskRows = new ArrayList<>();
+                    for (int i = 0; i < batch.size(); i++) addSteps(batch.get(i), i, direct, stepRows, taskRows);
+                    RunQueries.Triggered t = runs.insertWithSteps(tx, rows, stepRows, taskRows, leaseMs);
+                    List<InsertedRun> ins = runs.outcome(tx, rows, t.inserted());
+                    if (!independent) allOrNone(ins, rows);
+                    return kept(ins, t, taskRows);
                 }
                 List<InsertedRun> ins = runs.insert(tx, rows);
+                if (!independent) allOrNone(ins, rows);
                 List<NewStepRun> stepRows = new ArrayList<>();
                 List<NewTask> taskRows = new ArrayList<>();
                 List<RunProgress.Ready> special = new ArrayList<>();
@@ -340,19 +408,28 @@ public final class Runs {
                 }
                 progress.ready(tx, special, fx);
                 return new Written(ins, taskRows, ids);
-            };
-            written = also == null ? db.inInsertTx(body) : db.inTx(body);
-        } catch (RuntimeException e) {
-            for (Direct d : direct.values()) d.session().unreserve(Dag.slotCost(d.step()));
-            throw e;
-        }
-        stats.triggerGroups.increment();
-        stats.triggeredRuns.add(batch.size());
-        stats.triggerNanos.add(System.nanoTime() - t0);
+        };
+        return also == null ? db.inInsertTx(body) : db.inTx(body);
+    }
 
+    /** A run of an all-or-none group whose id is taken fails the group (a run failing alone: afterCommit). */
+    private static void allOrNone(List<InsertedRun> ins, List<NewRun> rows) {
+        for (int i = 0; i < ins.size(); i++) {
+            if (ins.get(i).id() == null) throw takenId(rows.get(i).id());
+        }
+    }
+
+    private static EngineException takenId(UUID id) {
+        return new EngineException(EngineException.Kind.FAILED_PRECONDITION,
+                "run_id: " + id + " is already the id of another run; choose another id");
+    }
+
+    /** Answers the callers and hands the direct steps to their workers (after commit). */
+    private Effects afterCommit(List<Pending> batch, Map<String, Direct> direct, Written written, Effects fx) {
         for (int i = 0; i < batch.size(); i++) {
             InsertedRun r = written.runs().get(i);
-            batch.get(i).result().complete(new TriggerResult(r.id().toString(), r.created()));
+            if (r.id() == null) batch.get(i).result().completeExceptionally(takenId(batch.get(i).run().id()));
+            else batch.get(i).result().complete(new TriggerResult(r.id().toString(), r.created()));
         }
         // Hand the direct steps over (after commit); queued ones wake the dispatcher.
         Map<WorkerSession, List<StartStep>> sends = new java.util.LinkedHashMap<>();
@@ -370,8 +447,8 @@ public final class Runs {
             Direct d = direct.get(i + "/" + t.stepName());
             used.add(i + "/" + t.stepName());
             long taskId = written.taskIds().get(k);
-            d.session().bind(taskId, t.slotCost());
             Pending p = batch.get(i);
+            d.session().bind(taskId, t.slotCost(), p.dag().singleStep(t.stepName()));
             sends.computeIfAbsent(d.session(), w -> new ArrayList<>()).add(StartStep.newBuilder()
                     .setTaskId(taskId).setAttempt(1).setRunId(t.runId().toString())
                     .setWorkflowName(t.workflowName()).setWorkflowVersion(t.workflowVersion()).setStepName(t.stepName())
@@ -390,6 +467,22 @@ public final class Runs {
             }
         }
         return fx;
+    }
+
+    /** The step rows of a run without gates whose roots are plain, and its root tasks (see writeGroup). */
+    private static void addSteps(Pending p, int i, Map<String, Direct> direct, List<NewStepRun> stepRows, List<NewTask> taskRows) {
+        for (StepDefinition s : p.dag().steps()) {
+            boolean root = s.getParentsCount() == 0;
+            Direct d = root ? direct.get(i + "/" + s.getName()) : null;
+            UUID worker = d == null ? null : d.session().id;
+            String status = d != null ? "running" : root ? "queued" : "pending";
+            stepRows.add(new NewStepRun(p.run().id(), s.getName(), status, s.getParentsCount(), worker));
+            if (root) {
+                NewTask t = RunProgress.newTask(new RunProgress.Ready(p.run().tenantId(), p.run().id(), p.dag(), s.getName(),
+                        p.run().priority(), 0));
+                taskRows.add(worker == null ? t : t.leasedTo(worker));
+            }
+        }
     }
 
     private void giveBack(List<Long> taskIds) {

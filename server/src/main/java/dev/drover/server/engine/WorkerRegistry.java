@@ -151,6 +151,14 @@ public final class WorkerRegistry {
      * The worker finished with an attempt (reported it), so its slots are free again. False when the
      * worker's stream is held by another replica, which must then recount (see {@link #recount}).
      */
+    /** True when every one of the tasks is held by the worker's session here and is a single-step run's. */
+    boolean allSingleSteps(UUID workerId, Long[] taskIds) {
+        WorkerSession s = sessions.get(workerId);
+        if (s == null) return false;
+        for (Long id : taskIds) if (!s.holdsSingleStep(id)) return false;
+        return true;
+    }
+
     boolean release(UUID workerId, long taskId) {
         WorkerSession s = sessions.get(workerId);
         if (s == null) return false;

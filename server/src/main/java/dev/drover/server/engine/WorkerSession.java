@@ -25,8 +25,11 @@ final class WorkerSession {
      * away from a paused worker. Refreshed on a state change (notification) and every second.
      */
     volatile String state = "active";
-    /** Slot cost and the moment it was bound, per task held. */
-    private record Held(int cost, long boundAtNanos) {}
+    /**
+     * Slot cost and the moment it was bound, per task held; {@code singleStep}: the task is the only
+     * step of its workflow (see {@link Dag#singleStep}), so its success can be recorded in one statement.
+     */
+    private record Held(int cost, long boundAtNanos, boolean singleStep) {}
 
     private final Map<Long, Held> inFlight = new ConcurrentHashMap<>();
     private final AtomicInteger used = new AtomicInteger();
@@ -84,8 +87,14 @@ final class WorkerSession {
     }
 
     /** The reserved slots now belong to this task. */
-    void bind(long taskId, int cost) {
-        if (inFlight.putIfAbsent(taskId, new Held(cost, System.nanoTime())) != null) used.addAndGet(-cost);
+    void bind(long taskId, int cost, boolean singleStep) {
+        if (inFlight.putIfAbsent(taskId, new Held(cost, System.nanoTime(), singleStep)) != null) used.addAndGet(-cost);
+    }
+
+    /** True when the task is held here and is the only step of its workflow. */
+    boolean holdsSingleStep(long taskId) {
+        Held h = inFlight.get(taskId);
+        return h != null && h.singleStep();
     }
 
     void unreserve(int cost) {
@@ -93,7 +102,7 @@ final class WorkerSession {
     }
 
     void occupy(long taskId, int cost) {
-        if (inFlight.putIfAbsent(taskId, new Held(cost, System.nanoTime())) == null) used.addAndGet(cost);
+        if (inFlight.putIfAbsent(taskId, new Held(cost, System.nanoTime(), false)) == null) used.addAndGet(cost);
     }
 
     void release(long taskId) {

@@ -12,7 +12,19 @@ import java.util.UUID;
 /** SQL of drover_step_run (one row per step of a run) and drover_step_attempt (attempts that did not succeed). */
 public final class StepRunQueries {
 
+    /** Inserts step rows from arrays; {@link RunQueries#insertWithSteps} appends a WHERE to it. */
+    static final String INSERT = """
+            INSERT INTO drover_step_run (run_id, step_name, status, pending_parents, attempts, worker_id, started_at)
+            SELECT u.run_id, u.step, u.status, u.pending, CASE WHEN u.worker IS NULL THEN 0 ELSE 1 END, u.worker,
+                   CASE WHEN u.worker IS NOT NULL THEN now() END
+              FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[], ?::uuid[]) AS u(run_id, step, status, pending, worker)""";
+
     public void insert(StoreTx tx, List<NewStepRun> steps) {
+        tx.update(INSERT, ps -> bindInsert(tx, ps, 1, steps));
+    }
+
+    /** Binds {@link #INSERT}'s arrays from parameter {@code at}; returns the next parameter's index. */
+    static int bindInsert(StoreTx tx, java.sql.PreparedStatement ps, int at, List<NewStepRun> steps) throws java.sql.SQLException {
         int n = steps.size();
         Object[] runs = new Object[n], names = new Object[n], statuses = new Object[n], pending = new Object[n],
                 workers = new Object[n];
@@ -24,18 +36,12 @@ public final class StepRunQueries {
             pending[i] = s.pendingParents();
             workers[i] = s.workerId();
         }
-        tx.update("""
-                INSERT INTO drover_step_run (run_id, step_name, status, pending_parents, attempts, worker_id, started_at)
-                SELECT u.run_id, u.step, u.status, u.pending, CASE WHEN u.worker IS NULL THEN 0 ELSE 1 END, u.worker,
-                       CASE WHEN u.worker IS NOT NULL THEN now() END
-                  FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[], ?::uuid[]) AS u(run_id, step, status, pending, worker)""",
-                ps -> {
-                    ps.setArray(1, tx.array("uuid", runs));
-                    ps.setArray(2, tx.array("text", names));
-                    ps.setArray(3, tx.array("text", statuses));
-                    ps.setArray(4, tx.array("int", pending));
-                    ps.setArray(5, tx.array("uuid", workers));
-                });
+        ps.setArray(at++, tx.array("uuid", runs));
+        ps.setArray(at++, tx.array("text", names));
+        ps.setArray(at++, tx.array("text", statuses));
+        ps.setArray(at++, tx.array("int", pending));
+        ps.setArray(at++, tx.array("uuid", workers));
+        return at;
     }
 
     public void markRunning(StoreTx tx, UUID[] runIds, String[] steps, Integer[] attempts, UUID[] workerIds) {

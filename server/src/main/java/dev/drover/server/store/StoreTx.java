@@ -18,9 +18,13 @@ public final class StoreTx {
     /** On the insert pool, until {@link #customPlans()}: statements may run a cached generic plan. */
     private boolean genericPlans;
 
-    StoreTx(Connection connection, boolean genericPlans) {
+    /** A single autocommitted statement (see {@link Database#inOneStatement}). */
+    private final boolean oneStatement;
+
+    StoreTx(Connection connection, boolean genericPlans, boolean oneStatement) {
         this.connection = connection;
         this.genericPlans = genericPlans;
+        this.oneStatement = oneStatement;
     }
 
     /**
@@ -30,6 +34,7 @@ public final class StoreTx {
      */
     public void customPlans() {
         if (!genericPlans) return;
+        if (oneStatement) throw new IllegalStateException("a single autocommitted statement cannot switch to custom plans");
         update("SET LOCAL plan_cache_mode = force_custom_plan", ps -> { });
         genericPlans = false;
     }

@@ -24,8 +24,7 @@ public final class TaskQueries {
             RETURNING t.id, t.tenant_id, t.run_id, t.step_name, t.workflow_name, t.workflow_version, t.priority,
                       t.state, t.attempt, t.max_attempts, t.slot_cost, t.execution_timeout_ms, t.worker_id, t.leased_at""";
 
-    private static final String INSERT_TEMPLATE = """
-            WITH ins AS (
+    private static final String INSERT_BODY = """
             INSERT INTO drover_task (tenant_id, run_id, step_name, workflow_name, workflow_version, action, priority,
                                      state, attempt, worker_id, leased_at, lease_expires_at, execution_deadline,
                                      max_attempts, slot_cost, execution_timeout_ms, schedule_deadline, rank,
@@ -44,12 +43,19 @@ public final class TaskQueries {
               FROM unnest(?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::int[],
                           ?::int[], ?::bigint[], ?::bigint[], ?::uuid[], ?::int[], ?::bigint[], ?::text[], ?::text[], ?::text[])
                    AS u(tenant, run_id, step, wf, version, action, prio, max_attempts, cost, timeout, s2s, worker, base, rank_at,
-                        required, preferred, sticky)
+                        required, preferred, sticky)""";
+    private static final String INSERT_RETURNING = """
+
             RETURNING id, run_id, step_name, worker_id)
             SELECT id, run_id, step_name FROM ins WHERE worker_id IS NOT NULL""";
-    private static final String INSERT = INSERT_TEMPLATE.formatted(
-            "CASE WHEN u.sticky IS NOT NULL THEN (SELECT r.sticky_worker FROM drover_run r WHERE r.id = u.run_id) END");
-    private static final String INSERT_NEW_RUNS = INSERT_TEMPLATE.formatted("NULL::uuid");
+    private static final String INSERT = "WITH ins AS (\n" + insertBody(false) + INSERT_RETURNING;
+    private static final String INSERT_NEW_RUNS = "WITH ins AS (\n" + insertBody(true) + INSERT_RETURNING;
+
+    /** The task insert from arrays (see {@link #insert(StoreTx, List, long, boolean)} for {@code runsJustInserted}). */
+    static String insertBody(boolean runsJustInserted) {
+        return INSERT_BODY.formatted(runsJustInserted ? "NULL::uuid"
+                : "CASE WHEN u.sticky IS NOT NULL THEN (SELECT r.sticky_worker FROM drover_run r WHERE r.id = u.run_id) END");
+    }
 
     /**
      * Inserts tasks; those with {@code leasedTo} set start leased to that worker as attempt 1 (direct
@@ -67,6 +73,21 @@ public final class TaskQueries {
      * generic plan (10 rows assumed) above a custom one for a small batch and plans every call.
      */
     public List<Long> insert(StoreTx tx, List<NewTask> tasks, long leaseMs, boolean runsJustInserted) {
+        int n = tasks.size();
+        java.util.Map<String, Long> ids = new java.util.HashMap<>(n * 2);
+        // Only tasks leased at once (direct dispatch) need their ids back: returning every id of a bulk
+        // insert and matching it by (run, step) string keys cost the JVM more than the rows cost PostgreSQL.
+        tx.query(runsJustInserted ? INSERT_NEW_RUNS : INSERT,
+                ps -> bindInsert(tx, ps, 1, tasks, leaseMs),
+                rs -> ids.put(rs.getString(2) + "/" + rs.getString(3), rs.getLong(1)));
+        List<Long> out = new java.util.ArrayList<>(n);
+        for (NewTask t : tasks) out.add(t.leasedTo() == null ? null : ids.get(t.runId() + "/" + t.stepName()));
+        return out;
+    }
+
+    /** Binds {@link #insertBody}'s parameters from {@code at}; returns the next parameter's index. */
+    static int bindInsert(StoreTx tx, java.sql.PreparedStatement ps, int at, List<NewTask> tasks, long leaseMs)
+            throws SQLException {
         int n = tasks.size();
         Object[] tenants = new Object[n], runs = new Object[n], steps = new Object[n], wfs = new Object[n],
                 versions = new Object[n], actions = new Object[n], prios = new Object[n], maxAttempts = new Object[n],
@@ -95,34 +116,25 @@ public final class TaskQueries {
                 sticky[i] = t.affinity().sticky();
             }
         }
-        java.util.Map<String, Long> ids = new java.util.HashMap<>(n * 2);
-        // Only tasks leased at once (direct dispatch) need their ids back: returning every id of a bulk
-        // insert and matching it by (run, step) string keys cost the JVM more than the rows cost PostgreSQL.
-        tx.query(runsJustInserted ? INSERT_NEW_RUNS : INSERT,
-                ps -> {
-                    ps.setLong(1, leaseMs);
-                    ps.setArray(2, tx.array("text", tenants));
-                    ps.setArray(3, tx.array("uuid", runs));
-                    ps.setArray(4, tx.array("text", steps));
-                    ps.setArray(5, tx.array("text", wfs));
-                    ps.setArray(6, tx.array("text", versions));
-                    ps.setArray(7, tx.array("text", actions));
-                    ps.setArray(8, tx.array("smallint", prios));
-                    ps.setArray(9, tx.array("int", maxAttempts));
-                    ps.setArray(10, tx.array("int", costs));
-                    ps.setArray(11, tx.array("bigint", timeouts));
-                    ps.setArray(12, tx.array("bigint", s2s));
-                    ps.setArray(13, tx.array("uuid", workers));
-                    ps.setArray(14, tx.array("int", bases));
-                    ps.setArray(15, tx.array("bigint", rankAts));
-                    ps.setArray(16, tx.array("text", required));
-                    ps.setArray(17, tx.array("text", preferred));
-                    ps.setArray(18, tx.array("text", sticky));
-                },
-                rs -> ids.put(rs.getString(2) + "/" + rs.getString(3), rs.getLong(1)));
-        List<Long> out = new java.util.ArrayList<>(n);
-        for (NewTask t : tasks) out.add(t.leasedTo() == null ? null : ids.get(t.runId() + "/" + t.stepName()));
-        return out;
+        ps.setLong(at++, leaseMs);
+        ps.setArray(at++, tx.array("text", tenants));
+        ps.setArray(at++, tx.array("uuid", runs));
+        ps.setArray(at++, tx.array("text", steps));
+        ps.setArray(at++, tx.array("text", wfs));
+        ps.setArray(at++, tx.array("text", versions));
+        ps.setArray(at++, tx.array("text", actions));
+        ps.setArray(at++, tx.array("smallint", prios));
+        ps.setArray(at++, tx.array("int", maxAttempts));
+        ps.setArray(at++, tx.array("int", costs));
+        ps.setArray(at++, tx.array("bigint", timeouts));
+        ps.setArray(at++, tx.array("bigint", s2s));
+        ps.setArray(at++, tx.array("uuid", workers));
+        ps.setArray(at++, tx.array("int", bases));
+        ps.setArray(at++, tx.array("bigint", rankAts));
+        ps.setArray(at++, tx.array("text", required));
+        ps.setArray(at++, tx.array("text", preferred));
+        ps.setArray(at++, tx.array("text", sticky));
+        return at;
     }
 
     /** A task just leased to a worker, with what the worker needs to run it. */
@@ -255,6 +267,48 @@ public final class TaskQueries {
                     ps.setArray(2, tx.array("int", attempts));
                     ps.setObject(3, workerId);
                 }, TaskQueries::row);
+    }
+
+    /** A succeeded attempt recorded by {@link #completeSingleSteps}: its task, and its run when that finished. */
+    public record CompletedSingle(long taskId, UUID runId, boolean runFinished) {}
+
+    /**
+     * Records succeeded attempts of single-step runs in one statement: deletes each task if the attempt
+     * is still its current one, leased to {@code workerId} (the fence), marks its step succeeded and
+     * finishes its run with the step's output. Only for steps that are the one step of their workflow,
+     * without concurrency groups: the caller knows (see WorkerSession), since nothing else in the run
+     * is touched. Returns the attempts that counted; the others were fenced off and changed nothing.
+     * Every join is by primary key.
+     */
+    public List<CompletedSingle> completeSingleSteps(StoreTx tx, UUID workerId, Long[] ids, Integer[] attempts,
+                                                     String[] outputs) {
+        return tx.query("""
+                WITH d AS (
+                  DELETE FROM drover_task t USING unnest(?::bigint[], ?::int[], ?::text[]) AS u(id, attempt, output)
+                   WHERE t.id = u.id AND t.attempt = u.attempt AND t.state = 'leased' AND t.worker_id = ?
+                  RETURNING t.id, t.run_id, t.step_name, t.attempt, t.worker_id, t.leased_at, u.output),
+                s AS (
+                  UPDATE drover_step_run s SET status = 'succeeded', output = d.output::jsonb, finished_at = now(), error = NULL,
+                         attempts = d.attempt, worker_id = d.worker_id, started_at = coalesce(d.leased_at, s.started_at)
+                    FROM d WHERE s.run_id = d.run_id AND s.step_name = d.step_name),
+                r AS (
+                  UPDATE drover_run r
+                     SET pending_steps = r.pending_steps - 1,
+                         status = CASE WHEN r.pending_steps - 1 = 0 THEN 'succeeded'
+                                       WHEN r.status = 'queued' THEN 'running' ELSE r.status END,
+                         started_at = coalesce(r.started_at, d.leased_at, now()),
+                         finished_at = CASE WHEN r.pending_steps - 1 = 0 THEN now() END,
+                         output = CASE WHEN r.pending_steps - 1 = 0 THEN d.output::jsonb END
+                    FROM d WHERE r.id = d.run_id AND r.finished_at IS NULL
+                  RETURNING r.id, r.pending_steps)
+                SELECT d.id, d.run_id, r.pending_steps = 0 FROM d LEFT JOIN r ON r.id = d.run_id""",
+                ps -> {
+                    ps.setArray(1, tx.array("bigint", ids));
+                    ps.setArray(2, tx.array("int", attempts));
+                    ps.setArray(3, tx.array("text", outputs));
+                    ps.setObject(4, workerId);
+                },
+                rs -> new CompletedSingle(rs.getLong(1), rs.getObject(2, UUID.class), rs.getBoolean(3)));
     }
 
     /** Locks the task if {@code attempt} is its current attempt, leased to {@code workerId}. */
