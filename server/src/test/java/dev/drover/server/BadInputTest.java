@@ -70,6 +70,20 @@ class BadInputTest {
     }
 
     @Test
+    void a_batch_naming_one_run_id_twice_is_invalid_argument_and_creates_nothing() {
+        int before = runCount();
+        String id = "0190a0b0-0000-7000-8000-" + String.format("%012x", System.nanoTime() & 0xFFFFFFFFFFFFL);
+        TriggerRunRequest one = TriggerRunRequest.newBuilder().setWorkflowName(WF).setRunId(id).build();
+        assertThatThrownBy(() -> stub(TestServer.TOKEN).triggerRuns(dev.drover.proto.v1.TriggerRunsRequest.newBuilder()
+                .addRuns(TriggerRunRequest.newBuilder().setWorkflowName(WF)).addRuns(one).addRuns(one).build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    assertThat(e.getStatus().getDescription()).startsWith("runs[2].run_id:").contains("runs[1]");
+                });
+        assertThat(runCount()).isEqualTo(before);
+    }
+
+    @Test
     void malformed_json_input_is_invalid_argument() {
         int before = runCount();
         assertThatThrownBy(() -> stub(TestServer.TOKEN).triggerRun(TriggerRunRequest.newBuilder()

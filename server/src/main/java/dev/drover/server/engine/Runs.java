@@ -108,11 +108,17 @@ public final class Runs {
      */
     public List<TriggerResult> triggerAll(List<TriggerCommand> cmds, AlsoInTx also) {
         List<Pending> batch = new ArrayList<>(cmds.size());
+        Map<UUID, Integer> ids = new HashMap<>();
         for (int i = 0; i < cmds.size(); i++) {
             try {
                 batch.add(prepare(cmds.get(i)));
             } catch (EngineException e) {
                 throw new EngineException(e.kind(), "runs[" + i + "]." + e.getMessage());
+            }
+            // One statement writes the batch: the same id twice would be one run with its steps twice.
+            Integer before = ids.putIfAbsent(batch.get(i).run().id(), i);
+            if (before != null) {
+                throw EngineException.invalid("runs[" + i + "].run_id: the same id as runs[" + before + "]; a batch names each run once");
             }
         }
         Effects fx;
@@ -364,10 +370,9 @@ public final class Runs {
                     Pending p = batch.get(i);
                     for (StepDefinition s : p.dag().steps()) {
                         boolean root = s.getParentsCount() == 0;
-                        Direct d = root ? direct.get(i + "/" + s.getName()) : null;
-                        UUID worker = d == null ? null : d.session().id;
-                        String status = d != null ? "running" : root ? "queued" : "pending";
-                        stepRows.add(new NewStepRun(p.run().id(), s.getName(), status, s.getParentsCount(), worker));
+                        NewStepRun row = stepRow(p, i, s, direct);
+                        UUID worker = row.workerId();
+                        stepRows.add(row);
                         if (root) {
                             RunProgress.Ready r = new RunProgress.Ready(p.run().tenantId(), p.run().id(), p.dag(), s.getName(),
                                     p.run().priority(), 0);
@@ -469,15 +474,21 @@ public final class Runs {
         return fx;
     }
 
+    /** A new run's row for step {@code s}: a root handed to a worker directly runs at once, others wait. */
+    private static NewStepRun stepRow(Pending p, int i, StepDefinition s, Map<String, Direct> direct) {
+        boolean root = s.getParentsCount() == 0;
+        Direct d = root ? direct.get(i + "/" + s.getName()) : null;
+        String status = d != null ? "running" : root ? "queued" : "pending";
+        return new NewStepRun(p.run().id(), s.getName(), status, s.getParentsCount(), d == null ? null : d.session().id);
+    }
+
     /** The step rows of a run without gates whose roots are plain, and its root tasks (see writeGroup). */
     private static void addSteps(Pending p, int i, Map<String, Direct> direct, List<NewStepRun> stepRows, List<NewTask> taskRows) {
         for (StepDefinition s : p.dag().steps()) {
-            boolean root = s.getParentsCount() == 0;
-            Direct d = root ? direct.get(i + "/" + s.getName()) : null;
-            UUID worker = d == null ? null : d.session().id;
-            String status = d != null ? "running" : root ? "queued" : "pending";
-            stepRows.add(new NewStepRun(p.run().id(), s.getName(), status, s.getParentsCount(), worker));
-            if (root) {
+            NewStepRun row = stepRow(p, i, s, direct);
+            UUID worker = row.workerId();
+            stepRows.add(row);
+            if (s.getParentsCount() == 0) {
                 NewTask t = RunProgress.newTask(new RunProgress.Ready(p.run().tenantId(), p.run().id(), p.dag(), s.getName(),
                         p.run().priority(), 0));
                 taskRows.add(worker == null ? t : t.leasedTo(worker));
