@@ -55,13 +55,18 @@ public final class DroverClient implements AutoCloseable {
     this.transport = new Transport(addresses, b.token, b.callTimeout);
     this.triggers = new dev.drover.sdk.internal.Coalescer<>(
         req -> retryingTrigger(deadline -> transport.runs(deadline).triggerRun(req)),
+        // Independent items: the server writes them as it writes single calls (its group-commit writer
+        // shares one statement among every caller's triggers) and answers each item on its own.
         reqs -> retryingTrigger(deadline -> transport.runs(deadline).triggerRuns(
-            dev.drover.proto.v1.TriggerRunsRequest.newBuilder().addAllRuns(reqs).build())).getRunsList(),
+            dev.drover.proto.v1.TriggerRunsRequest.newBuilder().addAllRuns(reqs).setIndependent(true).build())).getRunsList(),
+        r -> r.hasError() ? new DroverException(
+            Protos.toCode(io.grpc.Status.fromCodeValue(r.getError().getCode()).getCode()), r.getError().getMessage()) : null,
         TriggerRunRequest::getSerializedSize, 1_000, 1 << 20, 4);
     this.pushes = new dev.drover.sdk.internal.Coalescer<>(
         req -> retryingTrigger(deadline -> transport.events(deadline).pushEvent(req)),
         reqs -> retryingTrigger(deadline -> transport.events(deadline).pushEvents(
             dev.drover.proto.v1.PushEventsRequest.newBuilder().addAllEvents(reqs).build())).getEventsList(),
+        r -> null, // all or none: a bad event fails the call, then each is sent alone
         dev.drover.proto.v1.PushEventRequest::getSerializedSize, 1_000, 1 << 20, 4);
   }
 

@@ -96,8 +96,8 @@ public final class ProfileSteady {
                         used, mem);
                 // PROF_AP=<libasyncProfiler.so> (its jar on the class path): CPU profile of seconds 15-35,
                 // collapsed, to /tmp/ap-steady.txt.
-                if (System.getenv("PROF_AP") != null && sec == 15) ProfileMain.asyncProfiler("start,event=cpu,interval=1ms,threads");
-                if (System.getenv("PROF_AP") != null && sec == 35) ProfileMain.asyncProfiler("stop,file=/tmp/ap-steady.txt,collapsed");
+                if (System.getenv("PROF_AP") != null && sec == Integer.getInteger("prof.from", 15)) ProfileMain.asyncProfiler("start,event=cpu,interval=1ms,threads");
+                if (System.getenv("PROF_AP") != null && sec == Integer.getInteger("prof.from", 15) + 20) ProfileMain.asyncProfiler("stop,file=/tmp/ap-steady.txt,collapsed");
                 if (pgss != null && sec == 10) {
                     ProfileMain.pgss(pgss, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()");
                 }

@@ -1,6 +1,7 @@
 package dev.drover.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.drover.sdk.DroverClient;
 import dev.drover.sdk.NonRetryableException;
@@ -305,6 +306,67 @@ class WorkflowEndToEndTest {
             assertThat(done.status()).isEqualTo(RunStatus.SUCCEEDED);
             assertThat(done.steps()).hasSize(1);
             assertThat(done.steps().get(0).attempts()).isEqualTo(1);
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    @Test
+    void independent_items_of_one_trigger_runs_call_each_get_their_own_answer() {
+        // What the SDK sends for concurrent single triggers: items that merely share a message. Bad items
+        // fail alone with the error their single call would get; the others are stored and run; an id
+        // sent twice in the same call is one run, created once.
+        var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+                .forAddress("127.0.0.1", TestServer.shared().grpcPort()).usePlaintext().build();
+        try {
+            var md = new io.grpc.Metadata();
+            md.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TestServer.TOKEN);
+            var stub = dev.drover.proto.v1.RunServiceGrpc.newBlockingStub(channel)
+                    .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(md));
+            String id = java.util.UUID.randomUUID().toString();
+            var ok = dev.drover.proto.v1.TriggerRunRequest.newBuilder().setWorkflowName("e2e-echo").setInputJson("{\"n\": 1}");
+            var res = stub.triggerRuns(dev.drover.proto.v1.TriggerRunsRequest.newBuilder().setIndependent(true)
+                    .addRuns(ok.build())
+                    .addRuns(ok.clone().setInputJson("{not json"))
+                    .addRuns(ok.clone().setWorkflowName("no-such-workflow"))
+                    .addRuns(ok.clone().setRunId(id))
+                    .addRuns(ok.clone().setPriority(9))
+                    .addRuns(ok.clone().setRunId(id))
+                    .addRuns(ok.clone().setParentStep("orphan"))
+                    .build()).getRunsList();
+
+            assertThat(res).hasSize(7);
+            assertThat(res.get(0).hasError()).isFalse();
+            assertThat(res.get(0).getCreated()).isTrue();
+            assertThat(res.get(1).getError().getCode()).isEqualTo(io.grpc.Status.Code.INVALID_ARGUMENT.value());
+            assertThat(res.get(1).getError().getMessage()).startsWith("input_json: not valid JSON");
+            assertThat(res.get(1).getRunId()).isEmpty();
+            assertThat(res.get(2).getError().getCode()).isEqualTo(io.grpc.Status.Code.NOT_FOUND.value());
+            assertThat(res.get(2).getError().getMessage()).contains("no-such-workflow");
+            assertThat(res.get(4).getError().getCode()).isEqualTo(io.grpc.Status.Code.INVALID_ARGUMENT.value());
+            assertThat(res.get(4).getError().getMessage()).startsWith("priority:");
+            assertThat(res.get(6).getError().getMessage()).startsWith("parent_step:");
+            // The same id twice: both answered with it, exactly one of them created it.
+            assertThat(res.get(3).hasError()).isFalse();
+            assertThat(res.get(5).hasError()).isFalse();
+            assertThat(res.get(3).getRunId()).isEqualTo(id);
+            assertThat(res.get(5).getRunId()).isEqualTo(id);
+            assertThat(res.get(3).getCreated() ^ res.get(5).getCreated()).isTrue();
+
+            assertThat(client.awaitRun(res.get(0).getRunId(), Duration.ofSeconds(30)).status()).isEqualTo(RunStatus.SUCCEEDED);
+            RunInfo done = client.awaitRun(id, Duration.ofSeconds(30));
+            assertThat(done.status()).isEqualTo(RunStatus.SUCCEEDED);
+            assertThat(done.steps().get(0).attempts()).isEqualTo(1);
+
+            // Without the flag the same batch is all or none: nothing is stored.
+            String other = java.util.UUID.randomUUID().toString();
+            assertThatThrownBy(() -> stub.triggerRuns(dev.drover.proto.v1.TriggerRunsRequest.newBuilder()
+                    .addRuns(ok.clone().setRunId(other)).addRuns(ok.clone().setInputJson("{not json")).build()))
+                    .isInstanceOfSatisfying(io.grpc.StatusRuntimeException.class, e -> {
+                        assertThat(e.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.INVALID_ARGUMENT);
+                        assertThat(e.getStatus().getDescription()).startsWith("runs[1].input_json");
+                    });
+            assertThatThrownBy(() -> client.getRun(other)).isInstanceOf(dev.drover.sdk.DroverException.class);
         } finally {
             channel.shutdownNow();
         }

@@ -32,6 +32,7 @@ import java.util.function.ToIntFunction;
 public final class Coalescer<Q, R> {
     private final Function<Q, R> single;
     private final Function<List<Q>, List<R>> batch;
+    private final Function<R, RuntimeException> itemFailure;
     private final ToIntFunction<Q> sizeOf;
     private final int maxItems;
     private final int maxBytes;
@@ -43,10 +44,15 @@ public final class Coalescer<Q, R> {
 
     private record Pending<Q, R>(Q request, int size, CompletableFuture<R> result, Thread caller) {}
 
-    public Coalescer(Function<Q, R> single, Function<List<Q>, List<R>> batch, ToIntFunction<Q> sizeOf,
-                     int maxItems, int maxBytes, int maxInFlight) {
+    /**
+     * @param itemFailure the failure a batch response item reports for its own request, or null when
+     *     it succeeded (batches whose items stand alone answer per item)
+     */
+    public Coalescer(Function<Q, R> single, Function<List<Q>, List<R>> batch, Function<R, RuntimeException> itemFailure,
+                     ToIntFunction<Q> sizeOf, int maxItems, int maxBytes, int maxInFlight) {
         this.single = single;
         this.batch = batch;
+        this.itemFailure = itemFailure;
         this.sizeOf = sizeOf;
         this.maxItems = maxItems;
         this.maxBytes = maxBytes;
@@ -152,7 +158,23 @@ public final class Coalescer<Q, R> {
             wake(group);
             return;
         }
-        for (int i = 0; i < group.size(); i++) group.get(i).result().complete(responses.get(i));
+        for (int i = 0; i < group.size(); i++) {
+            Pending<Q, R> p = group.get(i);
+            RuntimeException failed = itemFailure.apply(responses.get(i));
+            if (failed == null) {
+                p.result().complete(responses.get(i));
+            } else if (failed instanceof DroverException de && perRequest(de.code())) {
+                p.result().completeExceptionally(failed);
+            } else {
+                // Not stored and not the request's fault (the database was unavailable for that item's
+                // group): the single call retries it as long as any trigger is retried.
+                try {
+                    p.result().complete(single.apply(p.request()));
+                } catch (RuntimeException | Error one) {
+                    p.result().completeExceptionally(one);
+                }
+            }
+        }
         wake(group);
     }
 

@@ -53,7 +53,7 @@ class CoalescerTest {
                     pause(); // a round trip: while it lasts, the other callers queue up
                     return qs.stream().map(q -> "r" + q).toList();
                 },
-                q -> 10, 100, 1_000_000, 2);
+                r -> null, q -> 10, 100, 1_000_000, 2);
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
         try {
             CountDownLatch go = new CountDownLatch(1);
@@ -109,7 +109,7 @@ class CoalescerTest {
                     answered.addAll(qs);
                     return qs.stream().map(q -> "r" + q).toList();
                 },
-                q -> 10, 100, 1_000_000, 2);
+                r -> null, q -> 10, 100, 1_000_000, 2);
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
         try {
             CountDownLatch go = new CountDownLatch(1);
@@ -143,7 +143,7 @@ class CoalescerTest {
         Coalescer<Integer, String> c = new Coalescer<>(q -> "r" + q, qs -> {
             batches.incrementAndGet();
             return qs.stream().map(q -> "r" + q).toList();
-        }, q -> 10, 100, 1_000_000, 4);
+        }, r -> null, q -> 10, 100, 1_000_000, 4);
         for (int i = 0; i < 100; i++) assertThat(c.call(i)).isEqualTo("r" + i);
         assertThat(batches).hasValue(0);
     }
@@ -155,7 +155,7 @@ class CoalescerTest {
             batchSizes.add(qs.size());
             pause();
             return qs;
-        }, q -> 400, 1_000, 1_000, 1);
+        }, r -> null, q -> 400, 1_000, 1_000, 1);
         ExecutorService pool = Executors.newFixedThreadPool(16);
         try {
             List<Future<Integer>> fs = new ArrayList<>();
@@ -186,7 +186,7 @@ class CoalescerTest {
                     }
                     return qs.stream().map(q -> "r" + q).toList();
                 },
-                q -> 10, 100, 1_000_000, 2);
+                r -> null, q -> 10, 100, 1_000_000, 2);
         ExecutorService pool = Executors.newFixedThreadPool(16);
         try {
             List<Future<String>> fs = new ArrayList<>();
@@ -211,6 +211,60 @@ class CoalescerTest {
     }
 
     @Test
+    void itemsAnsweredOneByOneFailAloneAndUnstoredItemsAreSentAgainAlone() throws Exception {
+        // A batch of independent items: the server answers every item, some with their own error.
+        // Bad input (q % 10 == 7) fails only its caller, without a second call; an item the server
+        // could not store (q % 10 == 3, UNAVAILABLE) is sent again as a single call, which succeeds.
+        AtomicInteger singles = new AtomicInteger();
+        List<Integer> batchSizes = new CopyOnWriteArrayList<>();
+        java.util.Set<Integer> batched = ConcurrentHashMap.newKeySet();
+        Coalescer<Integer, String> c = new Coalescer<>(
+                q -> {
+                    singles.incrementAndGet();
+                    if (q % 10 == 7) {
+                        assertThat(batched).doesNotContain(q); // its batch answer was final
+                        throw new DroverException(DroverException.Code.INVALID_ARGUMENT, "input_json: bad " + q);
+                    }
+                    return "r" + q;
+                },
+                qs -> {
+                    batchSizes.add(qs.size());
+                    batched.addAll(qs);
+                    pause();
+                    return qs.stream().map(q -> q % 10 == 7 ? "!INVALID_ARGUMENT input_json: bad " + q
+                            : q % 10 == 3 ? "!UNAVAILABLE database unavailable" : "r" + q).toList();
+                },
+                r -> r.startsWith("!") ? new DroverException(DroverException.Code.valueOf(r.substring(1, r.indexOf(' '))),
+                        r.substring(r.indexOf(' ') + 1)) : null,
+                q -> 10, 100, 1_000_000, 2);
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        try {
+            List<Future<String>> fs = new ArrayList<>();
+            for (int i = 0; i < 500; i++) {
+                int q = i;
+                fs.add(pool.submit(() -> {
+                    try {
+                        return c.call(q);
+                    } catch (DroverException e) {
+                        return "error " + e.code() + " " + e.getMessage();
+                    }
+                }));
+            }
+            for (int i = 0; i < fs.size(); i++) {
+                String r = fs.get(i).get();
+                if (i % 10 == 7) assertThat(r).isEqualTo("error INVALID_ARGUMENT input_json: bad " + i);
+                else assertThat(r).isEqualTo("r" + i);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(batchSizes).anyMatch(n -> n > 1);
+        // Singles: the calls sent alone (no batch formed) plus one resend per unstored item of a batch.
+        long resent = batched.stream().filter(q -> q % 10 == 3).count();
+        assertThat(singles.get()).isEqualTo(500 - batched.size() + (int) resent);
+    }
+
+    @Test
     void anUnreachableServerFailsTheWholeBatchWithoutRetryingEachItem() throws Exception {
         AtomicInteger singles = new AtomicInteger();
         CountDownLatch inFlight = new CountDownLatch(1);
@@ -231,7 +285,7 @@ class CoalescerTest {
                 qs -> {
                     throw new DroverException(DroverException.Code.UNAVAILABLE, "server unavailable");
                 },
-                q -> 10, 100, 1_000_000, 1);
+                r -> null, q -> 10, 100, 1_000_000, 1);
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
             Future<String> first = pool.submit(() -> c.call(0));

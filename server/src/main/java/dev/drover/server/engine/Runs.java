@@ -133,6 +133,19 @@ public final class Runs {
         return out;
     }
 
+    /**
+     * One of several independent triggers that arrived in one message: written as {@link #trigger}
+     * writes a single call's (in the writer's next group, with other calls' triggers), without waiting.
+     * Bad input fails the returned future, not the caller; {@link #await} gives the result or error.
+     */
+    public CompletableFuture<TriggerResult> submitIndependent(TriggerCommand cmd) {
+        try {
+            return submit(cmd);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
     CompletableFuture<TriggerResult> submit(TriggerCommand cmd) {
         Pending p = prepare(cmd);
         if (!running) throw new EngineException(EngineException.Kind.UNAVAILABLE, "server is shutting down");
@@ -608,7 +621,8 @@ public final class Runs {
         }
     }
 
-    static TriggerResult await(CompletableFuture<TriggerResult> f) {
+    /** The result of a submitted trigger; its failure as an EngineException (store failures classified). */
+    public static TriggerResult await(CompletableFuture<TriggerResult> f) {
         try {
             return f.get();
         } catch (InterruptedException e) {

@@ -4,6 +4,7 @@ import dev.drover.proto.v1.AwaitRunRequest;
 import dev.drover.proto.v1.CancelRunRequest;
 import dev.drover.proto.v1.CancelRunResponse;
 import dev.drover.proto.v1.GetRunRequest;
+import dev.drover.proto.v1.ItemError;
 import dev.drover.proto.v1.ListRunsRequest;
 import dev.drover.proto.v1.ListRunsResponse;
 import dev.drover.proto.v1.PutWorkflowRequest;
@@ -16,10 +17,13 @@ import dev.drover.proto.v1.TriggerRunsRequest;
 import dev.drover.proto.v1.TriggerRunsResponse;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import dev.drover.server.engine.Engine;
 import dev.drover.server.engine.EngineException;
+import dev.drover.server.engine.Runs;
 import dev.drover.server.engine.Views.TriggerCommand;
 import dev.drover.server.engine.Views.TriggerResult;
+import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 
@@ -50,6 +54,7 @@ final class RunServiceImpl extends RunServiceGrpc.RunServiceImplBase {
             if (req.getRunsCount() > 10_000) {
                 throw new EngineException(EngineException.Kind.INVALID_ARGUMENT, "runs: at most 10000 per call, got " + req.getRunsCount());
             }
+            if (req.getIndependent()) return independent(req);
             List<TriggerCommand> cmds = new ArrayList<>(req.getRunsCount());
             for (int i = 0; i < req.getRunsCount(); i++) {
                 cmds.add(command(req.getRuns(i)));
@@ -60,6 +65,37 @@ final class RunServiceImpl extends RunServiceGrpc.RunServiceImplBase {
             }
             return b.build();
         });
+    }
+
+    /**
+     * Items that stand alone (a client's concurrent single triggers sharing one message): each goes to
+     * the group-commit writer like a TriggerRun call's, so they share its one-statement groups with every
+     * other caller's, and each gets its own answer.
+     */
+    private TriggerRunsResponse independent(TriggerRunsRequest req) {
+        List<CompletableFuture<TriggerResult>> pending = new ArrayList<>(req.getRunsCount());
+        for (int i = 0; i < req.getRunsCount(); i++) {
+            TriggerCommand cmd;
+            try {
+                cmd = command(req.getRuns(i));
+            } catch (RuntimeException e) {
+                pending.add(CompletableFuture.failedFuture(e));
+                continue;
+            }
+            pending.add(engine.runs().submitIndependent(cmd));
+        }
+        TriggerRunsResponse.Builder b = TriggerRunsResponse.newBuilder();
+        for (var f : pending) {
+            try {
+                TriggerResult t = Runs.await(f);
+                b.addRuns(TriggerRunResponse.newBuilder().setRunId(t.runId()).setCreated(t.created()));
+            } catch (RuntimeException e) {
+                Status s = Statuses.toStatus(e).getStatus();
+                b.addRuns(TriggerRunResponse.newBuilder().setError(ItemError.newBuilder()
+                        .setCode(s.getCode().value()).setMessage(s.getDescription() == null ? s.getCode().name() : s.getDescription())));
+            }
+        }
+        return b.build();
     }
 
     private static TriggerCommand command(TriggerRunRequest r) {
