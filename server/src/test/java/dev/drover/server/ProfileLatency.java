@@ -75,6 +75,16 @@ public final class ProfileLatency {
                     call[i] = (returned[i] - sent[i]) / 1e6;
                     after[i] = (startedAt.get(i) - returned[i]) / 1e6;
                 }
+                // PROF_SLOW=<ms>: each slow one with its send time, to see whether they come periodically.
+                if (System.getenv("PROF_SLOW") != null) {
+                    double slow = Double.parseDouble(System.getenv("PROF_SLOW"));
+                    for (int i = 0; i < n; i++) {
+                        if (call[i] + after[i] > slow) {
+                            System.out.printf("  slow #%d at %.3f s: call %.2f ms, return → step %.2f ms%n",
+                                    i, (sent[i] - t0) / 1e9, call[i], after[i]);
+                        }
+                    }
+                }
                 Arrays.sort(call);
                 Arrays.sort(after);
                 System.out.printf("  trigger call ms p50 %.2f p95 %.2f p99 %.2f | call return → step ms p50 %.2f p95 %.2f p99 %.2f%n",
