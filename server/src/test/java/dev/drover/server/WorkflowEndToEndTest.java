@@ -285,13 +285,8 @@ class WorkflowEndToEndTest {
     @Test
     void a_trigger_sent_again_with_its_run_id_gives_the_same_run_once() {
         // What the SDK does when it retries a trigger whose answer was lost: the same client-chosen id.
-        var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
-                .forAddress("127.0.0.1", TestServer.shared().grpcPort()).usePlaintext().build();
-        try {
-            var md = new io.grpc.Metadata();
-            md.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TestServer.TOKEN);
-            var stub = dev.drover.proto.v1.RunServiceGrpc.newBlockingStub(channel)
-                    .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(md));
+        try (Raw raw = raw()) {
+            var stub = raw.stub();
             String id = java.util.UUID.randomUUID().toString();
             var req = dev.drover.proto.v1.TriggerRunRequest.newBuilder().setWorkflowName("e2e-echo")
                     .setInputJson("{\"n\": 7}").setRunId(id).build();
@@ -306,8 +301,6 @@ class WorkflowEndToEndTest {
             assertThat(done.status()).isEqualTo(RunStatus.SUCCEEDED);
             assertThat(done.steps()).hasSize(1);
             assertThat(done.steps().get(0).attempts()).isEqualTo(1);
-        } finally {
-            channel.shutdownNow();
         }
     }
 
@@ -316,13 +309,8 @@ class WorkflowEndToEndTest {
         // What the SDK sends for concurrent single triggers: items that merely share a message. Bad items
         // fail alone with the error their single call would get; the others are stored and run; an id
         // sent twice in the same call is one run, created once.
-        var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
-                .forAddress("127.0.0.1", TestServer.shared().grpcPort()).usePlaintext().build();
-        try {
-            var md = new io.grpc.Metadata();
-            md.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TestServer.TOKEN);
-            var stub = dev.drover.proto.v1.RunServiceGrpc.newBlockingStub(channel)
-                    .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(md));
+        try (Raw raw = raw()) {
+            var stub = raw.stub();
             String id = java.util.UUID.randomUUID().toString();
             var ok = dev.drover.proto.v1.TriggerRunRequest.newBuilder().setWorkflowName("e2e-echo").setInputJson("{\"n\": 1}");
             var res = stub.triggerRuns(dev.drover.proto.v1.TriggerRunsRequest.newBuilder().setIndependent(true)
@@ -367,8 +355,6 @@ class WorkflowEndToEndTest {
                         assertThat(e.getStatus().getDescription()).startsWith("runs[1].input_json");
                     });
             assertThatThrownBy(() -> client.getRun(other)).isInstanceOf(dev.drover.sdk.DroverException.class);
-        } finally {
-            channel.shutdownNow();
         }
     }
 
@@ -415,5 +401,23 @@ class WorkflowEndToEndTest {
         Thread.sleep(300);
         assertThat(afterLongCalls.get()).isZero();
         assertThat(client.cancel(run.runId())).as("cancelling a finished run changes nothing").isFalse();
+    }
+
+    /** A plain gRPC channel to the shared server with the token: what a client without the SDK sends. */
+    private record Raw(io.grpc.ManagedChannel channel, dev.drover.proto.v1.RunServiceGrpc.RunServiceBlockingStub stub)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            channel.shutdownNow();
+        }
+    }
+
+    private static Raw raw() {
+        var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+                .forAddress("127.0.0.1", TestServer.shared().grpcPort()).usePlaintext().build();
+        var md = new io.grpc.Metadata();
+        md.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TestServer.TOKEN);
+        return new Raw(channel, dev.drover.proto.v1.RunServiceGrpc.newBlockingStub(channel)
+                .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(md)));
     }
 }

@@ -187,30 +187,14 @@ class CoalescerTest {
                     return qs.stream().map(q -> "r" + q).toList();
                 },
                 r -> null, q -> 10, 100, 1_000_000, 2);
-        ExecutorService pool = Executors.newFixedThreadPool(16);
-        try {
-            List<Future<String>> fs = new ArrayList<>();
-            for (int i = 0; i < 500; i++) {
-                int q = i;
-                fs.add(pool.submit(() -> {
-                    try {
-                        return c.call(q);
-                    } catch (DroverException e) {
-                        return "error " + e.code() + " " + e.getMessage();
-                    }
-                }));
-            }
-            for (int i = 0; i < fs.size(); i++) {
-                String r = fs.get(i).get();
-                if (i % 10 == 7) assertThat(r).startsWith("error INVALID_ARGUMENT").contains("input_json: bad " + i);
-                else assertThat(r).isEqualTo("r" + i);
-            }
-        } finally {
-            pool.shutdownNow();
+        List<String> rs = callFromManyThreads(c, 500);
+        for (int i = 0; i < rs.size(); i++) {
+            if (i % 10 == 7) assertThat(rs.get(i)).startsWith("error INVALID_ARGUMENT").contains("input_json: bad " + i);
+            else assertThat(rs.get(i)).isEqualTo("r" + i);
         }
     }
 
-    @Test
+    @RepeatedTest(3)
     void itemsAnsweredOneByOneFailAloneAndUnstoredItemsAreSentAgainAlone() throws Exception {
         // A batch of independent items: the server answers every item, some with their own error.
         // Bad input (q % 10 == 7) fails only its caller, without a second call; an item the server
@@ -221,6 +205,7 @@ class CoalescerTest {
         Coalescer<Integer, String> c = new Coalescer<>(
                 q -> {
                     singles.incrementAndGet();
+                    pause(); // a round trip: while it lasts, the other callers queue up and batches form
                     if (q % 10 == 7) {
                         assertThat(batched).doesNotContain(q); // its batch answer was final
                         throw new DroverException(DroverException.Code.INVALID_ARGUMENT, "input_json: bad " + q);
@@ -237,26 +222,10 @@ class CoalescerTest {
                 r -> r.startsWith("!") ? new DroverException(DroverException.Code.valueOf(r.substring(1, r.indexOf(' '))),
                         r.substring(r.indexOf(' ') + 1)) : null,
                 q -> 10, 100, 1_000_000, 2);
-        ExecutorService pool = Executors.newFixedThreadPool(16);
-        try {
-            List<Future<String>> fs = new ArrayList<>();
-            for (int i = 0; i < 500; i++) {
-                int q = i;
-                fs.add(pool.submit(() -> {
-                    try {
-                        return c.call(q);
-                    } catch (DroverException e) {
-                        return "error " + e.code() + " " + e.getMessage();
-                    }
-                }));
-            }
-            for (int i = 0; i < fs.size(); i++) {
-                String r = fs.get(i).get();
-                if (i % 10 == 7) assertThat(r).isEqualTo("error INVALID_ARGUMENT input_json: bad " + i);
-                else assertThat(r).isEqualTo("r" + i);
-            }
-        } finally {
-            pool.shutdownNow();
+        List<String> rs = callFromManyThreads(c, 500);
+        for (int i = 0; i < rs.size(); i++) {
+            if (i % 10 == 7) assertThat(rs.get(i)).isEqualTo("error INVALID_ARGUMENT input_json: bad " + i);
+            else assertThat(rs.get(i)).isEqualTo("r" + i);
         }
         assertThat(batchSizes).anyMatch(n -> n > 1);
         // Singles: the calls sent alone (no batch formed) plus one resend per unstored item of a batch.
@@ -301,6 +270,29 @@ class CoalescerTest {
             for (Future<String> f : rest) {
                 assertThatThrownBy(f::get).hasCauseInstanceOf(DroverException.class).hasMessageContaining("unavailable");
             }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Calls 0..n-1 from 16 threads; each answer, or "error CODE message" for a DroverException. */
+    private static List<String> callFromManyThreads(Coalescer<Integer, String> c, int n) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        try {
+            List<Future<String>> fs = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int q = i;
+                fs.add(pool.submit(() -> {
+                    try {
+                        return c.call(q);
+                    } catch (DroverException e) {
+                        return "error " + e.code() + " " + e.getMessage();
+                    }
+                }));
+            }
+            List<String> out = new ArrayList<>();
+            for (Future<String> f : fs) out.add(f.get());
+            return out;
         } finally {
             pool.shutdownNow();
         }
