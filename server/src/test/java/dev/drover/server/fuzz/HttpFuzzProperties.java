@@ -755,7 +755,9 @@ class HttpFuzzProperties {
     /** Well-formed bodies mostly; truncated and junk ones too (those are always invalid). */
     Arbitrary<Gen<byte[]>> variants(Arbitrary<Gen<String>> object, String wf) {
         return Arbitraries.frequencyOf(Tuple.of(8, object.map(g -> bytes(g.value(), g.expect(), g.desc()))),
-                Tuple.of(2, truncated(object)), Tuple.of(1, junkBodies(wf).map(g -> new Gen<>(g.value(), INVALID, g.desc()))));
+                // Junk is invalid for every admin route, except what junkBodies itself leaves open (a BOM before
+                // a JSON object, which RFC 8259 lets a parser ignore: {"workflow": wf} is a whole replay filter).
+                Tuple.of(2, truncated(object)), Tuple.of(1, junkBodies(wf).map(g -> new Gen<>(g.value(), g.expect() == EITHER ? EITHER : INVALID, g.desc()))));
     }
 
     static Gen<byte[]> expecting(Gen<byte[]> body, Expect e) {
