@@ -134,7 +134,7 @@ final class Dispatcher implements Runnable {
      */
     private int dispatchTo(WorkerSession s, int limit) {
         long t0 = System.nanoTime();
-        if (!knownBacklog(s) && !db.inTx(tx -> tasks.anyReady(tx, s.tenantId, s.actions))) {
+        if (!knownBacklog(s) && !db.inOneKeyedStatement(tx -> tasks.anyReady(tx, s.tenantId, s.actions))) {
             s.unreserve(limit);
             return 0;
         }

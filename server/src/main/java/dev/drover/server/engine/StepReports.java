@@ -145,7 +145,7 @@ public final class StepReports {
             if (indexByTask.put(e.getTaskId(), i) != null) return null; // the same task twice: let the general path sort it out
         }
         if (!registry.allSingleSteps(workerId, ids)) return null;
-        List<TaskQueries.CompletedSingle> done = db.inOnePlannedStatement(tx -> tasks.completeSingleSteps(tx, workerId, ids, attempts, outs));
+        List<TaskQueries.CompletedSingle> done = db.inOneKeyedStatement(tx -> tasks.completeSingleSteps(tx, workerId, ids, attempts, outs));
         Effects fx = new Effects();
         for (int i : completedIdx) accepted[i] = false;
         for (TaskQueries.CompletedSingle c : done) {

@@ -16,19 +16,32 @@ import org.flywaydb.core.Flyway;
  * it afresh every time was a quarter of PostgreSQL's statement time at 2,000 triggers/s (the task
  * insert planned longer than it ran). Without an extra round trip per transaction, which a
  * {@code SET LOCAL} would cost.
+ *
+ * <p>A third pool, for single statements whose every access is by key (the one-statement completion of
+ * single-step runs), plans with the planner's size-dependent paths switched off: no sequential or bitmap
+ * scans, no hash or merge joins. Such a statement then has one plan at any table size, an index probe per
+ * key, which may be cached (no planning per call; it was ~0.8 ms of each completion's ~2.5 ms under a
+ * steady trigger load). Custom plans of the same statement had picked a hash join over a sequential scan
+ * of drover_task, or a bitmap scan of the per-worker index through thousands of dead entries, whenever
+ * the statistics saw a small table.
  */
 public final class Database implements AutoCloseable {
     /** Connections of the insert pool: one per group-commit writer is enough. */
     public static final int INSERT_POOL_SIZE = 8;
+    /** Connections of the keyed pool: the dispatcher's probe and the completions of concurrent report batches. */
+    private static final int KEYED_POOL_SIZE = 8;
     private final HikariDataSource pool;
     private final HikariDataSource insertPool;
+    private final HikariDataSource keyedPool;
     private final String jdbcUrl;
     private final String user;
     private final String password;
 
-    private Database(HikariDataSource pool, HikariDataSource insertPool, String jdbcUrl, String user, String password) {
+    private Database(HikariDataSource pool, HikariDataSource insertPool, HikariDataSource keyedPool, String jdbcUrl,
+                     String user, String password) {
         this.pool = pool;
         this.insertPool = insertPool;
+        this.keyedPool = keyedPool;
         this.jdbcUrl = jdbcUrl;
         this.user = user;
         this.password = password;
@@ -52,7 +65,7 @@ public final class Database implements AutoCloseable {
 
     /** Opens the pool and brings the schema up to date. */
     public static Database open(String jdbcUrl, String user, String password, int maxPoolSize) {
-        HikariDataSource ds = new HikariDataSource(poolConfig("drover", jdbcUrl, user, password, maxPoolSize, true));
+        HikariDataSource ds = new HikariDataSource(poolConfig("drover", jdbcUrl, user, password, maxPoolSize, Planning.CUSTOM));
         try {
             Flyway.configure().dataSource(ds).locations("classpath:db/migration").table("drover_schema_history")
                     .baselineOnMigrate(true).load().migrate();
@@ -60,18 +73,25 @@ public final class Database implements AutoCloseable {
             ds.close();
             throw e;
         }
-        HikariDataSource inserts;
+        HikariDataSource inserts = null;
+        HikariDataSource keyed;
         try {
-            inserts = new HikariDataSource(poolConfig("drover-inserts", jdbcUrl, user, password, INSERT_POOL_SIZE, false));
+            inserts = new HikariDataSource(poolConfig("drover-inserts", jdbcUrl, user, password, INSERT_POOL_SIZE, Planning.DEFAULT));
+            keyed = new HikariDataSource(poolConfig("drover-keyed", jdbcUrl, user, password, KEYED_POOL_SIZE, Planning.KEYED));
         } catch (RuntimeException e) {
+            if (inserts != null) inserts.close();
             ds.close();
             throw e;
         }
-        return new Database(ds, inserts, jdbcUrl, user, password);
+        return new Database(ds, inserts, keyed, jdbcUrl, user, password);
     }
 
+    /** How a pool's connections plan their statements (see the class comment). */
+    private enum Planning { CUSTOM, DEFAULT, KEYED }
+
     private static HikariConfig poolConfig(String name, String jdbcUrl, String user, String password, int size,
-                                           boolean customPlans) {
+                                           Planning planning) {
+        boolean customPlans = planning == Planning.CUSTOM;
         HikariConfig cfg = new HikariConfig();
         cfg.setJdbcUrl(jdbcUrl);
         if (user != null) cfg.setUsername(user);
@@ -95,6 +115,10 @@ public final class Database implements AutoCloseable {
         // steady benchmark that stalled the completion path for 5-10 s at a time (worker full, reports
         // crawling); a custom plan costs far less than that once.
         if (customPlans) cfg.addDataSourceProperty("options", "-c plan_cache_mode=force_custom_plan");
+        if (planning == Planning.KEYED) {
+            cfg.addDataSourceProperty("options", "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off"
+                    + " -c enable_bitmapscan=off -c enable_hashjoin=off -c enable_mergejoin=off");
+        }
         return cfg;
     }
 
@@ -129,9 +153,13 @@ public final class Database implements AutoCloseable {
         return inOneStatement(insertPool, true, body);
     }
 
-    /** As {@link #inOneStatement}, on the main pool: for a statement that joins the hot tables. */
-    public <T> T inOnePlannedStatement(TxBody<T> body) {
-        return inOneStatement(pool, false, body);
+    /**
+     * As {@link #inOneStatement}, on the keyed pool: for a statement that reaches the hot tables by
+     * index only (primary keys, a unique or the ready index), never by a scan whose cost depends on a
+     * table's size. Its plan is made once and cached.
+     */
+    public <T> T inOneKeyedStatement(TxBody<T> body) {
+        return inOneStatement(keyedPool, true, body);
     }
 
     private <T> T inOneStatement(HikariDataSource from, boolean genericPlans, TxBody<T> body) {
@@ -202,6 +230,7 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
+        keyedPool.close();
         insertPool.close();
         pool.close();
     }

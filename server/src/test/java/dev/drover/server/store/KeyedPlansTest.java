@@ -1,0 +1,115 @@
+package dev.drover.server.store;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.drover.server.TestServer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The keyed pool caches one plan per statement for the life of a connection, so a keyed statement's
+ * plan must be right at every table size: an index probe per key, never a sequential or bitmap scan, a
+ * hash or a merge join, whose cost is a table's size. Checked with {@code EXPLAIN EXECUTE} of the
+ * statement prepared on the pool's connection (its cached generic plan) on empty hot tables, where statistics favour scans most, and again after they
+ * hold 40,000 rows and were analysed. A real PostgreSQL, the pool's own settings.
+ */
+class KeyedPlansTest {
+    private static Path dir;
+    private static EmbeddedPostgresLauncher pg;
+    private static Database db;
+
+    private static final List<String> COMPLETE_TYPES = List.of("bigint[]", "int[]", "text[]", "uuid");
+
+    @BeforeAll
+    static void start() throws Exception {
+        dir = TestServer.tempDir("keyed-plans-");
+        pg = EmbeddedPostgresLauncher.start(dir, 0);
+        db = Database.open(pg.jdbcUrl(), null, null, 2);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (db != null) db.close();
+        if (pg != null) pg.close();
+        TestServer.deleteQuietly(dir);
+    }
+
+    @Test
+    void keyedStatementsProbeIndexesOnlyWhateverTheTableSize() {
+        assertIndexOnly(TaskQueries.COMPLETE_SINGLE_STEPS, COMPLETE_TYPES, "drover_task_pkey", "empty tables");
+        assertIndexOnly(TaskQueries.ANY_READY, List.of("text", "text[]"), "drover_task_ready", "empty tables");
+
+        db.inTx(tx -> {
+            tx.update("""
+                    INSERT INTO drover_run (id, workflow_name, workflow_version, status, input, pending_steps)
+                    SELECT gen_random_uuid(), 'w', '1', 'queued', '{}', 1 FROM generate_series(1, 40000)""", ps -> { });
+            tx.update("""
+                    INSERT INTO drover_step_run (run_id, step_name, status, pending_parents)
+                    SELECT id, 's', 'queued', 0 FROM drover_run""", ps -> { });
+            // Half leased to one worker, half queued: the shapes a bad plan would scan.
+            tx.update("""
+                    INSERT INTO drover_task (run_id, step_name, workflow_name, workflow_version, action, state, attempt,
+                                             max_attempts, worker_id, lease_expires_at, leased_at)
+                    SELECT id, 's', 'w', '1', 'w/s', CASE WHEN n % 2 = 0 THEN 'leased' ELSE 'queued' END,
+                           CASE WHEN n % 2 = 0 THEN 1 ELSE 0 END, 3,
+                           CASE WHEN n % 2 = 0 THEN '00000000-0000-0000-0000-000000000001'::uuid END,
+                           CASE WHEN n % 2 = 0 THEN now() + interval '1 minute' END,
+                           CASE WHEN n % 2 = 0 THEN now() END
+                      FROM (SELECT id, row_number() OVER () AS n FROM drover_run) r""", ps -> { });
+            return null;
+        });
+        analyze();
+        assertIndexOnly(TaskQueries.COMPLETE_SINGLE_STEPS, COMPLETE_TYPES, "drover_task_pkey", "40,000 rows");
+        assertIndexOnly(TaskQueries.ANY_READY, List.of("text", "text[]"), "drover_task_ready", "40,000 rows");
+    }
+
+    private static void analyze() {
+        try (var c = java.sql.DriverManager.getConnection(pg.jdbcUrl()); var st = c.createStatement()) {
+            st.execute("ANALYZE drover_run, drover_step_run, drover_task");
+        } catch (java.sql.SQLException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static void assertIndexOnly(String sql, List<String> types, String expectedIndex, String when) {
+        // PREPARE, then EXPLAIN EXECUTE: with the pool's plan_cache_mode this shows the cached generic plan.
+        List<String> plan = db.inOneKeyedStatement(tx -> {
+            List<String> lines = new java.util.ArrayList<>();
+            try (var st = tx.connection.createStatement()) {
+                st.execute("PREPARE keyed_probe(" + String.join(", ", types) + ") AS " + numbered(sql));
+                try (var rs = st.executeQuery("EXPLAIN EXECUTE keyed_probe(" + String.join(", ", types.stream().map(t -> "NULL").toList()) + ")")) {
+                    while (rs.next()) lines.add(rs.getString(1));
+                }
+                st.execute("DEALLOCATE keyed_probe");
+            } catch (java.sql.SQLException e) {
+                throw new AssertionError(e);
+            }
+            return lines;
+        });
+        String text = String.join("\n", plan);
+        for (String bad : List.of("Seq Scan on drover_", "Bitmap", "Hash Join", "Merge Join")) {
+            assertFalse(text.contains(bad), () -> "keyed plan with " + when + " uses '" + bad + "':\n" + text);
+        }
+        assertTrue(text.contains(expectedIndex), () -> "keyed plan with " + when + " does not use " + expectedIndex + ":\n" + text);
+        // An index scan without a condition reads the whole index: as bad as a sequential scan.
+        for (int i = 0; i < plan.size(); i++) {
+            if (plan.get(i).contains("Index Scan") || plan.get(i).contains("Index Only Scan")) {
+                String next = i + 1 < plan.size() ? plan.get(i + 1) : "";
+                assertTrue(next.contains("Index Cond"), () -> "keyed plan with " + when + " scans a whole index:\n" + text);
+            }
+        }
+    }
+
+    /** JDBC's ? placeholders as $1, $2, ...: the parameters of the PREPARE. */
+    private static String numbered(String sql) {
+        AtomicInteger n = new AtomicInteger();
+        return Pattern.compile("\\?(?![|&-])").matcher(sql).replaceAll(m -> Matcher.quoteReplacement("$" + n.incrementAndGet()));
+    }
+}
