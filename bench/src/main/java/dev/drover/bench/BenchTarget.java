@@ -112,6 +112,11 @@ public final class BenchTarget implements AutoCloseable {
     }
   }
 
+  /** The in-process server, or null for a remote one ({@code --address}). */
+  DroverServer server() {
+    return server;
+  }
+
   /** {@code host:port} of the gRPC endpoint. */
   public String address() {
     return address;

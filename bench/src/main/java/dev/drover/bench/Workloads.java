@@ -11,7 +11,7 @@ public final class Workloads {
   static {
     for (Workload w : new Workload[] {
         new BurnDown(), new Steady(), new Latency(), new Bulk(), new ConcurrentTriggers(false), new DagRuns(),
-        new Backlog(), new ConcurrentTriggers(true), new BulkPush(), new Spike()}) {
+        new Backlog(), new ConcurrentTriggers(true), new BulkPush(), new Spike(), new Ceiling()}) {
       ALL.put(w.name(), w);
     }
   }

@@ -40,6 +40,7 @@ import picocli.CommandLine.Unmatched;
       BenchCommand.ConcurrentTriggersCmd.class,
       BenchCommand.DagCmd.class,
       BenchCommand.BacklogCmd.class,
+      BenchCommand.CeilingCmd.class,
       BenchCommand.TriggerAndDrainCmd.class,
       BenchCommand.JmhCmd.class
     },
@@ -253,6 +254,30 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     String workload() {
       return "bulk-push";
+    }
+
+    @Override
+    void configure(BenchConfig c) {
+      c.batchSize = batchSize;
+      c.concurrency = concurrency;
+    }
+  }
+
+  @Command(name = "ceiling", mixinStandardHelpOptions = true, description = {
+      "The store alone: --runs (200,000) no-op runs written by the engine's own insert statement in batches of "
+          + "--batch-size (10,000) from --concurrency (1) callers, then claimed (up to 500 per statement, --slots "
+          + "1,000 in flight) and completed by the engine's claim and completion statements on two threads, straight "
+          + "from JDBC: no engine, gRPC or worker. Throughput = drained runs/s; insert_per_s; what this schema gives."})
+  static final class CeilingCmd extends WorkloadCmd {
+    @Option(names = "--batch-size", paramLabel = "N", description = "Runs per insert transaction (default 10000).")
+    Integer batchSize;
+
+    @Option(names = "--concurrency", paramLabel = "N", description = "Inserting callers (default 1).")
+    Integer concurrency;
+
+    @Override
+    String workload() {
+      return "ceiling";
     }
 
     @Override

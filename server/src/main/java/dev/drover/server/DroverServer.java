@@ -120,6 +120,11 @@ public final class DroverServer implements AutoCloseable {
     public String token() { return token; }
     public ServerConfig config() { return config; }
     public Engine engine() { return engine; }
+    /**
+     * The store this server runs on. For tools in the same JVM that measure the store alone, without
+     * the engine and the transports ({@code drover bench ceiling}); the engine owns everything else.
+     */
+    public dev.drover.server.store.Database database() { return db; }
     public String databaseDescription() { return databaseDescription; }
     public java.util.Map<String, String> databaseSettings() { return db.settings(); }
 
