@@ -192,6 +192,21 @@ class WorkloadsSmokeTest {
   }
 
   @Test
+  void ceiling() throws Exception {
+    JsonNode l = only(run("ceiling", c -> c.runs = 300));
+    assertCommonFields(l, "ceiling", 300, false);
+    assertThat(l.path("insert_per_s").asDouble()).isPositive();
+    assertThat(l.path("claim_statements").asLong()).isPositive();
+    // Every task was completed through the fenced statement (64 per statement at most).
+    assertThat(l.path("complete_ms").path("count").asLong()).isGreaterThanOrEqualTo(300 / 64 + 1);
+  }
+
+  @Test
+  void ceilingNeedsAnInProcessServer() {
+    assertRefused("ceiling", c -> c.address = "localhost:1", "in-process");
+  }
+
+  @Test
   void triggerAndDrain() throws Exception {
     JsonNode l = only(run("trigger-and-drain", c -> c.runs = 200));
     assertCommonFields(l, "trigger-and-drain", 200, true);
@@ -200,13 +215,20 @@ class WorkloadsSmokeTest {
 
   @Test
   void badOptionsAreRejectedBeforeAnythingStarts() {
+    assertRefused("burn-down", c -> {
+      c.address = "localhost:1";
+      c.databaseUrl = "postgresql://x@y/z";
+    }, "--address");
+  }
+
+  /** The options are refused with a usage error naming {@code expected}, before any server starts. */
+  private static void assertRefused(String workload, Consumer<BenchConfig> options, String expected) {
     BenchConfig c = new BenchConfig();
-    c.address = "localhost:1";
-    c.databaseUrl = "postgresql://x@y/z";
+    options.accept(c);
     org.assertj.core.api.Assertions.assertThatThrownBy(
             () -> new BenchRunner(new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))
-                .run(Workloads.get("burn-down"), c))
+                .run(Workloads.get(workload), c))
         .isInstanceOf(BenchUsageException.class)
-        .hasMessageContaining("--address");
+        .hasMessageContaining(expected);
   }
 }

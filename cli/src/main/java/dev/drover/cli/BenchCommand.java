@@ -266,8 +266,8 @@ final class BenchCommand implements Callable<Integer> {
   @Command(name = "ceiling", mixinStandardHelpOptions = true, description = {
       "The store alone: --runs (200,000) no-op runs written by the engine's own insert statement in batches of "
           + "--batch-size (10,000) from --concurrency (1) callers, then claimed (up to 500 per statement, --slots "
-          + "1,000 in flight) and completed by the engine's claim and completion statements on two threads, straight "
-          + "from JDBC: no engine, gRPC or worker. Throughput = drained runs/s; insert_per_s; what this schema gives."})
+          + "1,000 in flight, one thread) and completed (64 per statement, two threads) by the engine's claim and "
+          + "completion statements straight from JDBC: no engine, gRPC or worker. Throughput = drained runs/s; insert_per_s; what this schema gives."})
   static final class CeilingCmd extends WorkloadCmd {
     @Option(names = "--batch-size", paramLabel = "N", description = "Runs per insert transaction (default 10000).")
     Integer batchSize;

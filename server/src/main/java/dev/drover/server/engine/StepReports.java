@@ -33,7 +33,7 @@ public final class StepReports {
      * per run in the one-statement form (pg_stat_statements, 100,000 runs), and there the round trips
      * are a small share of a batch.
      */
-    static final int ONE_STATEMENT_MAX = 10_000;
+    static final int ONE_STATEMENT_MAX = 64;
 
     private final EngineStats stats;
 
