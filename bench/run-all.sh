@@ -4,7 +4,7 @@
 # <timestamp>.log) and prints a markdown table of the summaries. Run it on an otherwise idle machine:
 # the server, PostgreSQL, the worker and the load generator all share it.
 #
-#   bench/run-all.sh                    # every workload (~20 minutes on 2 cores)
+#   bench/run-all.sh                    # every workload (~30 minutes on 2 cores)
 #   bench/run-all.sh burn-down latency  # only these
 #   bench/run-all.sh --peers            # then graphile-worker (batched) back to back, and a side-by-side table
 #
@@ -17,7 +17,7 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 REPEAT=${REPEAT:-3}
 STEADY_RATES=${STEADY_RATES:-"5000 30000"}
 PEERS_SRC=${PEERS_SRC:-"$ROOT/../shared/peers"}
-ALL_WORKLOADS=(burn-down steady latency bulk concurrent-triggers dag backlog trigger-and-drain)
+ALL_WORKLOADS=(burn-down steady latency bulk concurrent-triggers dag backlog ceiling trigger-and-drain)
 
 peers=0
 workloads=()
@@ -119,7 +119,7 @@ for r in rows:
     for k, label, d in [("enqueue_per_s", "enqueue/s", 0), ("achieved_trigger_rate_per_s", "achieved trigger rate/s", 0),
                         ("end_to_end_per_s", "end-to-end/s", 0), ("trigger_throughput_per_s", "triggers/s", 0),
                         ("runs_per_s", "runs/s", 0), ("empty_queue_throughput_per_s", "empty queue/s", 0),
-                        ("ratio_vs_empty_queue", "ratio vs empty", 3)]:
+                        ("ratio_vs_empty_queue", "ratio vs empty", 3), ("insert_per_s", "insert/s", 0)]:
         s = stat(r.get(k))
         if s:
             notes.append(f"{label} {fmt(s['median'], d)}")
