@@ -139,7 +139,9 @@ final class Dispatcher implements Runnable {
             return 0;
         }
         RateLimits.Admission[] admission = new RateLimits.Admission[1];
-        List<StartStep> batch = db.inTx(tx -> {
+        // The claims are keyed (see TaskQueries.CLAIM); the rarer statements after them are planned as on
+        // the main pool (customPlans), since they join or read more than one row per key.
+        List<StartStep> batch = db.inKeyedTx(tx -> {
             // Round-robin over the worker's actions, starting one further each time, so no workflow starves.
             List<Claimed> claimed = new ArrayList<>();
             int start = s.nextActionOffset();
@@ -154,6 +156,7 @@ final class Dispatcher implements Runnable {
             }
             Long[] firstHard = claimed.stream().filter(Claimed::firstOfHardSticky).map(c -> c.task().id()).toArray(Long[]::new);
             if (firstHard.length > 0) {
+                tx.customPlans();
                 java.util.Set<Long> back = tasks.keepHardSticky(tx, s.id, firstHard);
                 if (!back.isEmpty()) {
                     log.debug("Worker {} gave back {} step(s) of hard-sticky runs taken by another worker", s.id, back.size());
@@ -184,6 +187,7 @@ final class Dispatcher implements Runnable {
                     parentSteps.add(p);
                 }
             }
+            if (!parentRuns.isEmpty() || !contextRuns.isEmpty()) tx.customPlans();
             Map<UUID, Map<String, String>> parentOutputs = parentRuns.isEmpty() ? Map.of()
                     : steps.outputs(tx, parentRuns.toArray(UUID[]::new), parentSteps.toArray(String[]::new));
             Map<String, String> contexts = contextRuns.isEmpty() ? Map.of()

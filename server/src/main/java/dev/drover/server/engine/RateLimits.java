@@ -308,6 +308,7 @@ public final class RateLimits {
             uses.set(i, uses(def, claimed.get(i).inputJson()));
         }
         if (uses == null) return Admission.all(claimed);
+        tx.customPlans(); // the claim's transaction is on the keyed pool: buckets are read and joined below
         // Claims are per tenant (one worker's batch), so one tenant's buckets.
         String tenant = claimed.get(0).task().tenantId();
         TreeMap<BucketId, Boolean> ids = new TreeMap<>();

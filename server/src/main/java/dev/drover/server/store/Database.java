@@ -129,7 +129,7 @@ public final class Database implements AutoCloseable {
     }
 
     public <T> T inTx(TxBody<T> body) {
-        return inTx(pool, false, body);
+        return inTx(pool, false, false, body);
     }
 
     /**
@@ -138,7 +138,7 @@ public final class Database implements AutoCloseable {
      * lookup that is not by primary key) the body calls {@link StoreTx#customPlans()}.
      */
     public <T> T inInsertTx(TxBody<T> body) {
-        return inTx(insertPool, true, body);
+        return inTx(insertPool, true, false, body);
     }
 
     /**
@@ -162,6 +162,17 @@ public final class Database implements AutoCloseable {
         return inOneStatement(keyedPool, true, body);
     }
 
+    /**
+     * A transaction on the keyed pool: its statements run cached generic plans with scans and joins whose
+     * cost grows with a table switched off, as {@link #inOneKeyedStatement}'s, until the body calls
+     * {@link StoreTx#customPlans()}, which restores the defaults for the rest of the transaction. For
+     * a transaction whose first statements are keyed (the dispatcher's claims) and whose others are
+     * rare; the body calls {@code customPlans()} before those.
+     */
+    public <T> T inKeyedTx(TxBody<T> body) {
+        return inTx(keyedPool, true, true, body);
+    }
+
     private <T> T inOneStatement(HikariDataSource from, boolean genericPlans, TxBody<T> body) {
         for (int attempt = 1; ; attempt++) {
             try (Connection c = from.getConnection()) {
@@ -176,10 +187,10 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    private <T> T inTx(HikariDataSource from, boolean genericPlans, TxBody<T> body) {
+    private <T> T inTx(HikariDataSource from, boolean genericPlans, boolean keyed, TxBody<T> body) {
         for (int attempt = 1; ; attempt++) {
             try {
-                return inTxOnce(from, genericPlans, body);
+                return inTxOnce(from, genericPlans, keyed, body);
             } catch (StoreException e) {
                 // Deadlocks and serialization failures roll the whole transaction back; the body only
                 // builds state inside the transaction, so running it again is safe.
@@ -188,10 +199,10 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    private <T> T inTxOnce(HikariDataSource from, boolean genericPlans, TxBody<T> body) {
+    private <T> T inTxOnce(HikariDataSource from, boolean genericPlans, boolean keyed, TxBody<T> body) {
         try (Connection c = from.getConnection()) {
             try {
-                T result = body.apply(new StoreTx(c, genericPlans, false));
+                T result = body.apply(new StoreTx(c, genericPlans, false, keyed));
                 c.commit();
                 return result;
             } catch (RuntimeException | Error e) {

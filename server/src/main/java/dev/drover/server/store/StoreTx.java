@@ -15,16 +15,24 @@ import java.util.Map;
  */
 public final class StoreTx {
     final Connection connection;
-    /** On the insert pool, until {@link #customPlans()}: statements may run a cached generic plan. */
+    /** On the insert or keyed pool, until {@link #customPlans()}: statements may run a cached generic plan. */
     private boolean genericPlans;
+
+    /** On the keyed pool: scans and joins whose cost grows with a table are off until {@link #customPlans()}. */
+    private final boolean keyed;
 
     /** A single autocommitted statement (see {@link Database#inOneStatement}). */
     private final boolean oneStatement;
 
     StoreTx(Connection connection, boolean genericPlans, boolean oneStatement) {
+        this(connection, genericPlans, oneStatement, false);
+    }
+
+    StoreTx(Connection connection, boolean genericPlans, boolean oneStatement, boolean keyed) {
         this.connection = connection;
         this.genericPlans = genericPlans;
         this.oneStatement = oneStatement;
+        this.keyed = keyed;
     }
 
     /**
@@ -35,7 +43,15 @@ public final class StoreTx {
     public void customPlans() {
         if (!genericPlans) return;
         if (oneStatement) throw new IllegalStateException("a single autocommitted statement cannot switch to custom plans");
-        update("SET LOCAL plan_cache_mode = force_custom_plan", ps -> { });
+        if (keyed) {
+            // One round trip: the keyed pool's session settings back to the defaults, for this transaction.
+            query("""
+                    SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('enable_seqscan', 'on', true),
+                           set_config('enable_bitmapscan', 'on', true), set_config('enable_hashjoin', 'on', true),
+                           set_config('enable_mergejoin', 'on', true)""", ps -> { }, rs -> null);
+        } else {
+            update("SET LOCAL plan_cache_mode = force_custom_plan", ps -> { });
+        }
         genericPlans = false;
     }
 

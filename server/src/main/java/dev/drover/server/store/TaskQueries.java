@@ -154,21 +154,15 @@ public final class TaskQueries {
     public static final long SOFT_STICKY_MS = 1_000;
 
     /**
-     * Leases up to {@code limit} ready tasks the worker can run, highest priority then oldest first,
-     * One action per call: with a single action the ready index yields rows already in priority order and
-     * the scan stops at the limit (with {@code action = ANY(...)} PostgreSQL sorts every ready row first).
-     * In the same statement it marks their steps (and runs not yet started) running and reads the
-     * runs' inputs: one round trip per batch. SKIP LOCKED lets several dispatchers (and server
-     * replicas) claim side by side without waiting for each other.
-     *
-     * <p>Affinity: a task with labels or stickiness is claimed only if {@code drover_may_claim} allows it
-     * for this worker ({@code labelsJson}); the available workers it compares with are read once per
-     * statement. A worker paused or draining (any replica may have set it) claims nothing. The claim of
-     * a sticky run's first step records the worker on the run.
+     * See {@link #claim}; a constant so that a test can check its plan. The dispatcher runs it on the
+     * keyed pool (one cached generic plan; planning was ~1 ms of each claim). So that no statistics can
+     * turn it into a scan, every row it touches is reached by key from the rows picked off the ready
+     * index: {@code id = ANY(ARRAY(...))} for the updates, a lateral subquery per claimed task for its
+     * run's input (a plain join may put the run table outside and the claimed tasks inside, compared
+     * pair by pair). The workers CTE reads drover_worker, one row per connected worker, only when a task
+     * has labels or stickiness.
      */
-    public List<Claimed> claim(StoreTx tx, String tenantId, String action, int limit, UUID workerId, String labelsJson,
-                               long leaseMs) {
-        return tx.query("""
+    static final String CLAIM = """
                 WITH live AS (
                     SELECT w.id, w.labels FROM drover_worker w
                      WHERE w.tenant_id = ? AND ? = ANY(w.actions) AND w.state = 'active'
@@ -190,20 +184,37 @@ public final class TaskQueries {
                            lease_expires_at = now() + ? * interval '1 millisecond',
                            execution_deadline = CASE WHEN t.execution_timeout_ms > 0
                                                      THEN now() + t.execution_timeout_ms * interval '1 millisecond' END
-                      FROM picked WHERE t.id = picked.id
+                     WHERE t.id = ANY(ARRAY(SELECT id FROM picked))
                     RETURNING t.*),
                 -- Only the task row is written: the step shows running and the run started because a
                 -- leased task exists (see RunQueries/StepRunQueries), and both rows are written once, when
                 -- the attempt ends. Updating them here too cost a third of the claim's time.
                 stuck AS (
                     UPDATE drover_run r SET sticky_worker = ?::uuid
-                      FROM claimed c
-                     WHERE r.id = c.run_id AND c.sticky IS NOT NULL AND r.sticky_worker IS NULL)
+                     WHERE r.id = ANY(ARRAY(SELECT run_id FROM claimed WHERE sticky IS NOT NULL)) AND r.sticky_worker IS NULL)
                 SELECT c.id, c.tenant_id, c.run_id, c.step_name, c.workflow_name, c.workflow_version, c.priority,
                        c.state, c.attempt, c.max_attempts, c.slot_cost, c.execution_timeout_ms, c.worker_id,
                        c.leased_at, c.sticky, c.sticky_worker, r.input::text AS input, r.metadata::text AS metadata
-                  FROM claimed c JOIN drover_run r ON r.id = c.run_id
-                 ORDER BY c.rank, c.id""",
+                  FROM claimed c
+                 CROSS JOIN LATERAL (SELECT r.input, r.metadata FROM drover_run r WHERE r.id = c.run_id OFFSET 0) r
+                 ORDER BY c.rank, c.id""";
+
+    /**
+     * Leases up to {@code limit} ready tasks the worker can run, highest priority then oldest first,
+     * One action per call: with a single action the ready index yields rows already in priority order and
+     * the scan stops at the limit (with {@code action = ANY(...)} PostgreSQL sorts every ready row first).
+     * In the same statement it marks their steps (and runs not yet started) running and reads the
+     * runs' inputs: one round trip per batch. SKIP LOCKED lets several dispatchers (and server
+     * replicas) claim side by side without waiting for each other.
+     *
+     * <p>Affinity: a task with labels or stickiness is claimed only if {@code drover_may_claim} allows it
+     * for this worker ({@code labelsJson}); the available workers it compares with are read once per
+     * statement. A worker paused or draining (any replica may have set it) claims nothing. The claim of
+     * a sticky run's first step records the worker on the run.
+     */
+    public List<Claimed> claim(StoreTx tx, String tenantId, String action, int limit, UUID workerId, String labelsJson,
+                               long leaseMs) {
+        return tx.query(CLAIM,
                 ps -> {
                     ps.setString(1, tenantId);
                     ps.setString(2, action);
