@@ -290,22 +290,37 @@ public final class TaskQueries {
                    WHERE t.id = u.id AND t.attempt = u.attempt
                      AND t.state IS NOT DISTINCT FROM 'leased' AND t.worker_id IS NOT DISTINCT FROM ?
                   RETURNING t.id, t.run_id, t.step_name, t.attempt, t.worker_id, t.leased_at, u.output),
+                -- The counted attempts as arrays, one element per run (a single-step run has one task): the
+                -- updates below reach their rows by key (= ANY) and take each row's values by its position.
+                a AS (
+                  SELECT array_agg(run_id) AS runs, array_agg(step_name) AS steps, array_agg(attempt) AS attempts,
+                         array_agg(worker_id) AS workers, array_agg(leased_at) AS leased, array_agg(output) AS outputs
+                    FROM d),
                 s AS (
-                  UPDATE drover_step_run s SET status = 'succeeded', output = d.output::jsonb, finished_at = now(), error = NULL,
-                         attempts = d.attempt, worker_id = d.worker_id, started_at = coalesce(d.leased_at, s.started_at)
-                    FROM d WHERE s.run_id = d.run_id AND s.step_name = d.step_name),
+                  UPDATE drover_step_run s
+                     SET status = 'succeeded', finished_at = now(), error = NULL,
+                         output = ((SELECT outputs FROM a))[array_position((SELECT runs FROM a), s.run_id)]::jsonb,
+                         attempts = ((SELECT attempts FROM a))[array_position((SELECT runs FROM a), s.run_id)],
+                         worker_id = ((SELECT workers FROM a))[array_position((SELECT runs FROM a), s.run_id)],
+                         started_at = coalesce(((SELECT leased FROM a))[array_position((SELECT runs FROM a), s.run_id)],
+                                               s.started_at)
+                   WHERE s.run_id = ANY((SELECT runs FROM a)::uuid[])
+                     AND s.step_name = ((SELECT steps FROM a))[array_position((SELECT runs FROM a), s.run_id)]),
                 r AS (
                   UPDATE drover_run r
                      SET pending_steps = r.pending_steps - 1,
                          status = CASE WHEN r.pending_steps - 1 = 0 THEN 'succeeded'
                                        WHEN r.status = 'queued' THEN 'running' ELSE r.status END,
-                         started_at = coalesce(r.started_at, d.leased_at, now()),
+                         started_at = coalesce(r.started_at,
+                                               ((SELECT leased FROM a))[array_position((SELECT runs FROM a), r.id)], now()),
                          finished_at = CASE WHEN r.pending_steps - 1 = 0 THEN now() END,
-                         output = CASE WHEN r.pending_steps - 1 = 0 THEN d.output::jsonb END
-                    FROM d WHERE r.id = d.run_id AND r.finished_at IS NULL
+                         output = CASE WHEN r.pending_steps - 1 = 0
+                                       THEN ((SELECT outputs FROM a))[array_position((SELECT runs FROM a), r.id)]::jsonb END
+                   WHERE r.id = ANY((SELECT runs FROM a)::uuid[]) AND r.finished_at IS NULL
                   RETURNING r.id, r.pending_steps)
                 SELECT d.id, d.run_id, NULL::boolean FROM d
                 UNION ALL SELECT NULL, r.id, r.pending_steps = 0 FROM r""";
+
 
     /**
      * Records succeeded attempts of single-step runs in one statement: deletes each task if the attempt
@@ -317,9 +332,13 @@ public final class TaskQueries {
      * and worker are written {@code IS NOT DISTINCT FROM} (the same as {@code =} here: neither side is
      * null) because that neither is an indexable operator nor proves a partial index's predicate: with
      * {@code state = 'leased'} the plan made on an empty table read the whole per-worker index (every
-     * leased task) for each call; see KeyedPlansTest. The deleted tasks and the updated runs come back as
-     * separate rows, matched here by run id: joining the two CTEs in SQL is a nested loop over both on the
-     * keyed pool (no hash join there), which for a batch of 500 compared 250,000 pairs (30 of 42 ms).
+     * leased task) for each call; see KeyedPlansTest. No statement in it joins a table with another row
+     * set: with the step and run tables analysed empty (a fresh install) a join was planned as a read of
+     * the whole table per completed step. The updates reach their rows by key ({@code = ANY} of the
+     * counted attempts' run ids) and take each row's values by its position in those arrays, which costs
+     * the square of the batch in array lookups: the engine sends at most 64 here. The deleted tasks and
+     * the updated runs come back as separate rows, matched here by run id (joining the two in SQL
+     * compared every pair: 250,000 for a batch of 500).
      */
     public List<CompletedSingle> completeSingleSteps(StoreTx tx, UUID workerId, Long[] ids, Integer[] attempts,
                                                      String[] outputs) {

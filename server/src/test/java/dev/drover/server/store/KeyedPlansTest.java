@@ -17,9 +17,11 @@ import org.junit.jupiter.api.Test;
  * The keyed pool caches one plan per statement for the life of a connection, so a keyed statement's
  * plan must be right at every table size and batch size: an index probe per key, never a sequential or
  * bitmap scan, a hash or a merge join, whose cost is a table's size, nor a join by filter, whose cost is
- * the square of the batch. Checked with {@code EXPLAIN EXECUTE} of the
- * statement prepared on the pool's connection (its cached generic plan) on empty hot tables, where statistics favour scans most, and again after they
- * hold 40,000 rows and were analysed. A real PostgreSQL, the pool's own settings.
+ * the square of the batch (or the size of a table). Checked with {@code EXPLAIN EXECUTE} of each
+ * statement prepared on the pool's connection (its cached generic plan) in four states of the
+ * statistics: tables never analysed, 40,000 rows analysed, the queue drained and analysed with the
+ * history kept, and every table analysed empty (a fresh install), where a whole-table read looks free.
+ * A real PostgreSQL, the pool's own settings.
  */
 class KeyedPlansTest {
     private static Path dir;
@@ -46,9 +48,7 @@ class KeyedPlansTest {
 
     @Test
     void keyedStatementsProbeIndexesOnlyWhateverTheTableSize() {
-        assertIndexOnly(TaskQueries.COMPLETE_SINGLE_STEPS, COMPLETE_TYPES, "drover_task_pkey", "empty tables");
-        assertIndexOnly(TaskQueries.ANY_READY, List.of("text", "text[]"), "drover_task_ready", "empty tables");
-        assertIndexOnly(TaskQueries.CLAIM, CLAIM_TYPES, "drover_task_ready", "empty tables");
+        assertKeyed("empty tables");
 
         db.inTx(tx -> {
             tx.update("""
@@ -70,17 +70,29 @@ class KeyedPlansTest {
             return null;
         });
         analyze();
-        assertIndexOnly(TaskQueries.COMPLETE_SINGLE_STEPS, COMPLETE_TYPES, "drover_task_pkey", "40,000 rows");
-        assertIndexOnly(TaskQueries.ANY_READY, List.of("text", "text[]"), "drover_task_ready", "40,000 rows");
-        assertIndexOnly(TaskQueries.CLAIM, CLAIM_TYPES, "drover_task_ready", "40,000 rows");
+        assertKeyed("40,000 rows");
 
         // The queue drained and analysed while the history stays (the hot table is the one that empties):
         // statistics say drover_task holds nothing, so a plan that reads all of it looks free.
         db.inTx(tx -> tx.update("DELETE FROM drover_task", ps -> { }));
         analyze();
-        assertIndexOnly(TaskQueries.COMPLETE_SINGLE_STEPS, COMPLETE_TYPES, "drover_task_pkey", "a drained, analysed queue");
-        assertIndexOnly(TaskQueries.ANY_READY, List.of("text", "text[]"), "drover_task_ready", "a drained, analysed queue");
-        assertIndexOnly(TaskQueries.CLAIM, CLAIM_TYPES, "drover_task_ready", "a drained, analysed queue");
+        assertKeyed("a drained, analysed queue");
+
+        // A fresh install after its first auto-analyze (or a retention purge of everything): all empty.
+        db.inTx(tx -> {
+            tx.update("DELETE FROM drover_step_run", ps -> { });
+            tx.update("DELETE FROM drover_run", ps -> { });
+            return null;
+        });
+        analyze();
+        assertKeyed("empty, analysed tables");
+    }
+
+    /** Every statement of the keyed pool, in its cached plan, probes indexes only. */
+    private static void assertKeyed(String when) {
+        assertIndexOnly(TaskQueries.COMPLETE_SINGLE_STEPS, COMPLETE_TYPES, "drover_task_pkey", when);
+        assertIndexOnly(TaskQueries.ANY_READY, List.of("text", "text[]"), "drover_task_ready", when);
+        assertIndexOnly(TaskQueries.CLAIM, CLAIM_TYPES, "drover_task_ready", when);
     }
 
     private static void analyze() {
