@@ -139,8 +139,9 @@ final class Dispatcher implements Runnable {
             return 0;
         }
         RateLimits.Admission[] admission = new RateLimits.Admission[1];
-        // The claims are keyed (see TaskQueries.CLAIM); the rarer statements after them are planned as on
-        // the main pool (customPlans), since they join or read more than one row per key.
+        // The claims are keyed (see TaskQueries.CLAIM), and so are the reads of parent outputs and contexts;
+        // the rarer statements that join or read more than one row per key are planned as on the main pool
+        // (customPlans).
         List<StartStep> batch = db.inKeyedTx(tx -> {
             // Round-robin over the worker's actions, starting one further each time, so no workflow starves.
             List<Claimed> claimed = new ArrayList<>();
@@ -187,7 +188,7 @@ final class Dispatcher implements Runnable {
                     parentSteps.add(p);
                 }
             }
-            if (!parentRuns.isEmpty() || !contextRuns.isEmpty()) tx.customPlans();
+            // Parent outputs and contexts are read by primary key (KeyedPlansTest): keyed plans stay.
             Map<UUID, Map<String, String>> parentOutputs = parentRuns.isEmpty() ? Map.of()
                     : steps.outputs(tx, parentRuns.toArray(UUID[]::new), parentSteps.toArray(String[]::new));
             Map<String, String> contexts = contextRuns.isEmpty() ? Map.of()

@@ -124,7 +124,10 @@ final class RunProgress {
         for (Done d : dones) {
             Dag dag = catalog.resolve(d.tenantId(), d.workflowName(), d.workflowVersion());
             StepDefinition def = dag.step(d.stepName());
-            if (def != null && def.getConcurrencyCount() > 0) gate.stepFinished(tx, d.runId(), d.stepName(), fx);
+            if (def != null && def.getConcurrencyCount() > 0) {
+                tx.customPlans(); // the gate's tables are read by group, not by key
+                gate.stepFinished(tx, d.runId(), d.stepName(), fx);
+            }
             for (String child : dag.children(d.stepName())) childCounts.merge(new RunKey(d.runId(), child), 1, Integer::sum);
             finishedPerRun.merge(d.runId(), 1, Integer::sum);
             anyOfRun.put(d.runId(), d);
@@ -179,7 +182,10 @@ final class RunProgress {
             fx.finishedRuns.add(runId);
             if (dag.hasConcurrency()) gated.add(runId);
         }
-        if (!gated.isEmpty()) gate.runsFinished(tx, gated.toArray(UUID[]::new), fx);
+        if (!gated.isEmpty()) {
+            tx.customPlans();
+            gate.runsFinished(tx, gated.toArray(UUID[]::new), fx);
+        }
     }
 
     /**
@@ -198,6 +204,8 @@ final class RunProgress {
             else if (!def.getSkipIf().isEmpty()) conditional.add(r);
             else waiting.add(r);
         }
+        // Plain steps only get tasks (keyed); conditions and waits read and write more: default plans.
+        if (!conditional.isEmpty() || !waiting.isEmpty()) tx.customPlans();
         List<Done> skipped = new ArrayList<>();
         if (!conditional.isEmpty()) {
             Map<UUID, String> inputs = new HashMap<>();
@@ -256,6 +264,7 @@ final class RunProgress {
                 gatedByTenant.computeIfAbsent(r.tenantId(), t -> new ArrayList<>()).add(r);
             }
         }
+        if (!gatedByTenant.isEmpty()) tx.customPlans();
         for (var e : gatedByTenant.entrySet()) {
             List<Ready> gated = e.getValue();
             Map<UUID, String> in = new HashMap<>();

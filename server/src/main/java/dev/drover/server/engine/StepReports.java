@@ -82,6 +82,10 @@ public final class StepReports {
             for (int i : completedIdx) accepted[i] = false;
             for (int i : failedIdx) accepted[i] = false;
             if (!completedIdx.isEmpty()) {
+                // Every statement of a success reaches its rows by key from arrays (tasks, steps, runs):
+                // with the default costs their plans would hash the history tables (RunProgress.advance
+                // switches back before anything else).
+                tx.keyedPlans();
                 Long[] ids = new Long[completedIdx.size()];
                 Integer[] attempts = new Integer[completedIdx.size()];
                 Map<Long, Integer> indexByTask = new HashMap<>();
@@ -99,6 +103,7 @@ public final class StepReports {
                 }
                 progress.succeeded(tx, done, effects);
             }
+            if (!failedIdx.isEmpty()) tx.customPlans();
             for (int i : failedIdx) {
                 StepEvent e = events.get(i);
                 Optional<TaskRow> t = tasks.lockLeased(tx, workerId, e.getTaskId(), e.getAttempt());
