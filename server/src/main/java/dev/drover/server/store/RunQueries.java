@@ -315,6 +315,19 @@ public final class RunQueries {
                 });
     }
 
+    /** See {@link #countFinishedSteps}; a constant so that a test can check its plan. */
+    static final String COUNT_FINISHED_STEPS = """
+                UPDATE drover_run r
+                   SET pending_steps = r.pending_steps - u.n,
+                       status = CASE WHEN r.pending_steps - u.n = 0 THEN 'succeeded'
+                                     WHEN r.status = 'queued' THEN 'running' ELSE r.status END,
+                       started_at = coalesce(r.started_at, CASE WHEN u.started > 0 THEN to_timestamp(u.started / 1000.0) END, now()),
+                       finished_at = CASE WHEN r.pending_steps - u.n = 0 THEN now() END,
+                       output = CASE WHEN r.pending_steps - u.n = 0 THEN u.output::jsonb END
+                  FROM unnest(?::uuid[], ?::int[], ?::text[], ?::bigint[]) AS u(id, n, output, started)
+                 WHERE r.id = u.id AND r.finished_at IS NULL
+                RETURNING r.id, r.pending_steps""";
+
     /**
      * Counts finished steps against each run; a run whose count reaches zero succeeds with the given
      * output (null output for runs with several leaves: see {@link #setOutputFromLeaves}).
@@ -328,17 +341,7 @@ public final class RunQueries {
         }
         // A run still 'queued' in its row had its first attempt handed out without touching the row (see
         // STATUS): it started when that attempt was leased (started 0: no attempt, e.g. a skipped step).
-        return tx.query("""
-                UPDATE drover_run r
-                   SET pending_steps = r.pending_steps - u.n,
-                       status = CASE WHEN r.pending_steps - u.n = 0 THEN 'succeeded'
-                                     WHEN r.status = 'queued' THEN 'running' ELSE r.status END,
-                       started_at = coalesce(r.started_at, CASE WHEN u.started > 0 THEN to_timestamp(u.started / 1000.0) END, now()),
-                       finished_at = CASE WHEN r.pending_steps - u.n = 0 THEN now() END,
-                       output = CASE WHEN r.pending_steps - u.n = 0 THEN u.output::jsonb END
-                  FROM unnest(?::uuid[], ?::int[], ?::text[], ?::bigint[]) AS u(id, n, output, started)
-                 WHERE r.id = u.id AND r.finished_at IS NULL
-                RETURNING r.id, r.pending_steps""",
+        return tx.query(COUNT_FINISHED_STEPS,
                 ps -> {
                     ps.setArray(1, tx.array("uuid", runIds));
                     ps.setArray(2, tx.array("int", n));

@@ -58,6 +58,15 @@ public final class StepRunQueries {
                 });
     }
 
+    /** See {@link #markSucceeded}; a constant so that a test can check its plan (KeyedPlansTest). */
+    static final String MARK_SUCCEEDED = """
+                UPDATE drover_step_run s SET status = 'succeeded', output = u.output::jsonb, finished_at = now(), error = NULL,
+                       attempts = coalesce(u.attempt, s.attempts), worker_id = coalesce(u.worker, s.worker_id),
+                       started_at = CASE WHEN u.started > 0 THEN to_timestamp(u.started / 1000.0) ELSE s.started_at END
+                  FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[], ?::uuid[], ?::bigint[])
+                       AS u(run_id, step, output, attempt, worker, started)
+                 WHERE s.run_id = u.run_id AND s.step_name = u.step""";
+
     /**
      * The attempt that succeeded is written here, once: the claim left the step row alone (while its
      * task is leased, reads show it running from the task), so its attempt, worker and start come from
@@ -65,13 +74,7 @@ public final class StepRunQueries {
      */
     public void markSucceeded(StoreTx tx, UUID[] runIds, String[] steps, String[] outputs, Integer[] attempts,
                               UUID[] workers, Long[] startedMs) {
-        tx.update("""
-                UPDATE drover_step_run s SET status = 'succeeded', output = u.output::jsonb, finished_at = now(), error = NULL,
-                       attempts = coalesce(u.attempt, s.attempts), worker_id = coalesce(u.worker, s.worker_id),
-                       started_at = CASE WHEN u.started > 0 THEN to_timestamp(u.started / 1000.0) ELSE s.started_at END
-                  FROM unnest(?::uuid[], ?::text[], ?::text[], ?::int[], ?::uuid[], ?::bigint[])
-                       AS u(run_id, step, output, attempt, worker, started)
-                 WHERE s.run_id = u.run_id AND s.step_name = u.step""",
+        tx.update(MARK_SUCCEEDED,
                 ps -> {
                     ps.setArray(1, tx.array("uuid", runIds));
                     ps.setArray(2, tx.array("text", steps));
@@ -82,6 +85,15 @@ public final class StepRunQueries {
                 });
     }
 
+    /** See {@link #countSucceededParents}; a constant so that a test can check its plan. */
+    static final String COUNT_SUCCEEDED_PARENTS = """
+                UPDATE drover_step_run s
+                   SET pending_parents = s.pending_parents - u.n,
+                       status = CASE WHEN s.pending_parents - u.n = 0 THEN 'queued' ELSE s.status END
+                  FROM unnest(?::uuid[], ?::text[], ?::int[]) AS u(run_id, step, n)
+                 WHERE s.run_id = u.run_id AND s.step_name = u.step AND s.status = 'pending'
+                RETURNING s.run_id, s.step_name, s.pending_parents, s.attempts""";
+
     /**
      * Counts succeeded parents against pending children; children whose count reaches zero turn
      * from pending to queued and are returned (the caller enqueues their tasks).
@@ -89,13 +101,7 @@ public final class StepRunQueries {
     public List<Rows.ReadyStep> countSucceededParents(StoreTx tx, UUID[] runIds, String[] steps, int[] succeeded) {
         Object[] n = new Object[succeeded.length];
         for (int i = 0; i < n.length; i++) n[i] = succeeded[i];
-        return tx.query("""
-                UPDATE drover_step_run s
-                   SET pending_parents = s.pending_parents - u.n,
-                       status = CASE WHEN s.pending_parents - u.n = 0 THEN 'queued' ELSE s.status END
-                  FROM unnest(?::uuid[], ?::text[], ?::int[]) AS u(run_id, step, n)
-                 WHERE s.run_id = u.run_id AND s.step_name = u.step AND s.status = 'pending'
-                RETURNING s.run_id, s.step_name, s.pending_parents, s.attempts""",
+        return tx.query(COUNT_SUCCEEDED_PARENTS,
                 ps -> {
                     ps.setArray(1, tx.array("uuid", runIds));
                     ps.setArray(2, tx.array("text", steps));
@@ -238,12 +244,20 @@ public final class StepRunQueries {
                 rs -> new Rows.ReadyStep(rs.getObject(1, UUID.class), rs.getString(2), rs.getInt(3)));
     }
 
+    /**
+     * See {@link #outputs}; a constant so that a test can check its plan. One probe of the primary key per
+     * requested step (the lateral subquery cannot be flattened into a join): the dispatcher runs it on the
+     * keyed pool, whose generic plan of a join, made on empty analysed tables, read the whole key per batch.
+     */
+    static final String OUTPUTS = """
+                SELECT u.run_id, u.step, s.output::text FROM unnest(?::uuid[], ?::text[]) AS u(run_id, step)
+                 CROSS JOIN LATERAL (SELECT s.output FROM drover_step_run s
+                                      WHERE s.run_id = u.run_id AND s.step_name = u.step OFFSET 0) s""";
+
     /** Outputs of the given steps, keyed by run then step name. */
     public Map<UUID, Map<String, String>> outputs(StoreTx tx, UUID[] runIds, String[] steps) {
         Map<UUID, Map<String, String>> out = new HashMap<>();
-        tx.query("""
-                SELECT s.run_id, s.step_name, s.output::text FROM drover_step_run s
-                  JOIN unnest(?::uuid[], ?::text[]) AS u(run_id, step) ON s.run_id = u.run_id AND s.step_name = u.step""",
+        tx.query(OUTPUTS,
                 ps -> {
                     ps.setArray(1, tx.array("uuid", runIds));
                     ps.setArray(2, tx.array("text", steps));
