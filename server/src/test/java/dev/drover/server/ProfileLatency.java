@@ -24,13 +24,39 @@ public final class ProfileLatency {
         }
     }
 
+    /** PROF_DAG=1: root, two parallel, join; the latency is then trigger to the join's first line. */
+    @Workflow(name = "lat-dag", version = "1")
+    public static class Diamond {
+        @Step(name = "root")
+        public int root(Map<String, Integer> in) {
+            return 1;
+        }
+
+        @Step(name = "left", parents = "root")
+        public int left(StepContext ctx) {
+            return 1;
+        }
+
+        @Step(name = "right", parents = "root")
+        public int right(StepContext ctx) {
+            return 1;
+        }
+
+        @Step(name = "join", parents = {"left", "right"})
+        public int join(Map<String, Integer> in) {
+            startedAt.put(in.get("i"), System.nanoTime());
+            return 1;
+        }
+    }
+
     public static void main(String[] args) throws Exception {
+        String wf = System.getenv("PROF_DAG") == null ? "lat-noop" : "lat-dag";
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
         int callers = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         DroverServer server = TestServer.start(TestServer.tempDir("lat-"));
         try (DroverClient client = TestServer.client(server.grpcPort())) {
-            Worker w = client.newWorker("lat").register(new Noop()).slots(500).start();
-            for (int i = 0; i < 300; i++) client.run("lat-noop", Map.of("i", -1 - i)); // warm-up
+            Worker w = client.newWorker("lat").register(new Noop()).register(new Diamond()).slots(500).start();
+            for (int i = 0; i < 300; i++) client.run(wf, Map.of("i", -1 - i)); // warm-up
             System.out.println("database: " + server.databaseDescription());
             String pgss = System.getenv("PROF_PGSS") == null ? null : ProfileMain.pgssUrl(server.databaseDescription());
             if (pgss != null) ProfileMain.pgss(pgss, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()");
@@ -44,7 +70,7 @@ public final class ProfileLatency {
                     // Park, like the benchmark: spinning here held one of the box's two cores.
                     for (long d; (d = due - System.nanoTime()) > 0; ) java.util.concurrent.locks.LockSupport.parkNanos(d);
                     sent[i] = System.nanoTime();
-                    client.runJson("lat-noop", "{\"i\":" + i + "}", RunOptions.defaults());
+                    client.runJson(wf, "{\"i\":" + i + "}", RunOptions.defaults());
                     returned[i] = System.nanoTime();
                 }
             } else {
@@ -54,7 +80,7 @@ public final class ProfileLatency {
                     ts[c] = Thread.ofVirtual().start(() -> {
                         for (int i = cc; i < n; i += callers) {
                             sent[i] = System.nanoTime();
-                            client.runJson("lat-noop", "{\"i\":" + i + "}", RunOptions.defaults());
+                            client.runJson(wf, "{\"i\":" + i + "}", RunOptions.defaults());
                         }
                     });
                 }

@@ -257,7 +257,7 @@ final class Dispatcher implements Runnable {
         return batch.size();
     }
 
-    private static Map<String, String> metadata(String json) {
+    static Map<String, String> metadata(String json) {
         if (json == null || json.equals("{}")) return Map.of();
         try {
             return JSON.readValue(json, new TypeReference<Map<String, String>>() {});

@@ -1,5 +1,7 @@
 package dev.drover.server.engine;
 
+import dev.drover.proto.v1.StartStep;
+import dev.drover.server.store.Rows.NewTask;
 import dev.drover.server.store.Rows.TaskRow;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +20,24 @@ final class Effects {
     /** For sweeps: how many items the transaction acted on. */
     int acted;
 
+    /**
+     * The worker whose reports this transaction records, when it is connected here: steps those
+     * reports make ready go straight to it (see {@link RunProgress#enqueue}) while it has free slots
+     * and their action has no backlog, instead of being queued and claimed. Null: everything queues.
+     */
+    WorkerSession handOffTo;
+    /** True only while the successes are recorded (a failure's retry waits its turn in the queue). */
+    boolean handingOff;
+    long handOffLeaseMs;
+    /** Ready steps inserted leased to {@link #handOffTo}, with their task ids; their slots are reserved. */
+    final List<HandOff> handOffs = new ArrayList<>();
+    /** What {@link #handOffs} are sent as, once committed (built in the transaction: inputs, parents' outputs). */
+    final List<StartStep> handOffStarts = new ArrayList<>();
+    /** Slots reserved on {@link #handOffTo} by this transaction; given back if it rolls back. */
+    int handOffReserved;
+
+    record HandOff(NewTask task, long taskId) {}
+
     /** Forgets everything (a transaction that is about to be retried from the start). */
     void clear() {
         finishedRuns.clear();
@@ -25,6 +45,15 @@ final class Effects {
         stopReasons.clear();
         workQueued = false;
         acted = 0;
+        undoHandOffs();
+    }
+
+    /** Gives back the slots reserved for hand-offs (the transaction that inserted them did not commit). */
+    void undoHandOffs() {
+        if (handOffTo != null && handOffReserved > 0) handOffTo.unreserve(handOffReserved);
+        handOffReserved = 0;
+        handOffs.clear();
+        handOffStarts.clear();
     }
 
     void stop(TaskRow task, String reason) {

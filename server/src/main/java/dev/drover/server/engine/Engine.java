@@ -52,7 +52,7 @@ public final class Engine implements AutoCloseable {
         this.watcher = new RunWatcher(db);
         this.runs = new Runs(db, catalog, progress, watcher, this, stats, registry, backlog, settings);
         this.events = new Events(db, runs, settings);
-        this.reports = new StepReports(db, progress, registry, this, stats);
+        this.reports = new StepReports(db, progress, registry, this, stats, catalog, backlog);
         this.rateLimits = new RateLimits(db, catalog);
         this.dispatcher = new Dispatcher(db, registry, catalog, settings, stats, backlog, rateLimits);
         rateLimits.onAvailable(dispatcher::wake);

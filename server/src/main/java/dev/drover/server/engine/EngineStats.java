@@ -16,16 +16,18 @@ public final class EngineStats {
     final LongAdder triggerGroups = new LongAdder();
     final LongAdder triggeredRuns = new LongAdder();
     final LongAdder triggerNanos = new LongAdder();
+    /** Steps made ready by a report and leased to the reporting worker in the same transaction (no claim). */
+    final LongAdder handedOff = new LongAdder();
 
     public record Snapshot(long claimBatches, long claimedTasks, long claimMicros, long reportBatches, long reportEvents,
-                           long reportMicros, long triggerGroups, long triggeredRuns, long triggerMicros) {
+                           long reportMicros, long triggerGroups, long triggeredRuns, long triggerMicros, long handedOff) {
         @Override
         public String toString() {
             return String.format("claims %d (avg %.1f tasks, %.2f ms) | reports %d (avg %.1f events, %.2f ms) | "
-                            + "trigger groups %d (avg %.1f runs, %.2f ms)",
+                            + "trigger groups %d (avg %.1f runs, %.2f ms) | handed off %d",
                     claimBatches, avg(claimedTasks, claimBatches), avg(claimMicros, claimBatches) / 1000,
                     reportBatches, avg(reportEvents, reportBatches), avg(reportMicros, reportBatches) / 1000,
-                    triggerGroups, avg(triggeredRuns, triggerGroups), avg(triggerMicros, triggerGroups) / 1000);
+                    triggerGroups, avg(triggeredRuns, triggerGroups), avg(triggerMicros, triggerGroups) / 1000, handedOff);
         }
 
         private static double avg(long a, long b) {
@@ -36,6 +38,6 @@ public final class EngineStats {
     public Snapshot snapshot() {
         return new Snapshot(claimBatches.sum(), claimedTasks.sum(), claimNanos.sum() / 1000, reportBatches.sum(),
                 reportEvents.sum(), reportNanos.sum() / 1000, triggerGroups.sum(), triggeredRuns.sum(),
-                triggerNanos.sum() / 1000);
+                triggerNanos.sum() / 1000, handedOff.sum());
     }
 }

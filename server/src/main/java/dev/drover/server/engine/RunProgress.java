@@ -287,9 +287,38 @@ final class RunProgress {
             }
         }
         if (queued.isEmpty()) return;
-        tasks.insert(tx, queued, 0);
-        for (NewTask t : queued) backlog.mark(t.tenantId(), t.action());
-        fx.workQueued = true;
+        WorkerSession to = fx.handOffTo;
+        if (to != null && fx.handingOff) {
+            for (int i = 0; i < queued.size(); i++) {
+                NewTask t = queued.get(i);
+                if (handOffAllowed(to, t) && to.reserve(t.slotCost())) {
+                    fx.handOffReserved += t.slotCost();
+                    queued.set(i, t.leasedTo(to.id));
+                }
+            }
+        }
+        List<Long> ids = tasks.insert(tx, queued, fx.handingOff ? fx.handOffLeaseMs : 0);
+        for (int i = 0; i < queued.size(); i++) {
+            NewTask t = queued.get(i);
+            if (t.leasedTo() != null) {
+                fx.handOffs.add(new Effects.HandOff(t, ids.get(i)));
+            } else {
+                backlog.mark(t.tenantId(), t.action());
+                fx.workQueued = true;
+            }
+        }
+    }
+
+    /**
+     * Whether a step made ready by a worker's report may go straight back to that worker, leased in the
+     * same transaction (no claim): the claim's own decisions must not apply to it (affinity, rate limits,
+     * step concurrency), and no older work of its action may be waiting in the queue (it would overtake it).
+     */
+    private boolean handOffAllowed(WorkerSession to, NewTask t) {
+        if (t.affinity() != null || !to.open || !to.accepting() || !to.tenantId.equals(t.tenantId())
+                || !to.actionSet.contains(t.action()) || backlog.has(t.tenantId(), t.action())) return false;
+        StepDefinition def = catalog.resolve(t.tenantId(), t.workflowName(), t.workflowVersion()).step(t.stepName());
+        return def != null && def.getRateLimitsCount() == 0 && def.getConcurrencyCount() == 0;
     }
 
     /** Waits that ended well (slept out, event received, or timed out with "continue"): their steps are queued. */

@@ -4,8 +4,16 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.drover.proto.v1.StepEvent;
 import dev.drover.proto.v1.StepFailed;
+import dev.drover.proto.v1.StartStep;
+import dev.drover.proto.v1.StepDefinition;
 import dev.drover.server.store.Database;
+import dev.drover.server.store.RunQueries;
+import dev.drover.server.store.Rows.NewTask;
+import dev.drover.server.store.Rows.RunInput;
 import dev.drover.server.store.Rows.TaskRow;
+import dev.drover.server.store.StepRunQueries;
+import dev.drover.server.store.StoreException;
+import dev.drover.server.store.StoreTx;
 import dev.drover.server.store.TaskQueries;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,6 +35,9 @@ public final class StepReports {
     private final WorkerRegistry registry;
     private final Engine engine;
     private final TaskQueries tasks = new TaskQueries();
+    private final RunQueries runs = new RunQueries();
+    private final StepRunQueries steps = new StepRunQueries();
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(StepReports.class);
     /**
      * Up to this many successes are recorded in one statement (one round trip). Bigger batches take
      * the general path's three statements: a burn-down (batches of ~450) spent ~45% more PostgreSQL time
@@ -37,7 +48,13 @@ public final class StepReports {
 
     private final EngineStats stats;
 
-    StepReports(Database db, RunProgress progress, WorkerRegistry registry, Engine engine, EngineStats stats) {
+    private final WorkflowCatalog catalog;
+    private final Backlog backlog;
+
+    StepReports(Database db, RunProgress progress, WorkerRegistry registry, Engine engine, EngineStats stats,
+                WorkflowCatalog catalog, Backlog backlog) {
+        this.catalog = catalog;
+        this.backlog = backlog;
         this.stats = stats;
         this.db = db;
         this.progress = progress;
@@ -77,8 +94,23 @@ public final class StepReports {
         long t0 = System.nanoTime();
         Effects fx = failedIdx.isEmpty() && !completedIdx.isEmpty() && completedIdx.size() <= ONE_STATEMENT_MAX
                 ? completeSingleSteps(workerId, events, completedIdx, outputs, accepted) : null;
-        if (fx == null) fx = db.inTx(tx -> {
+        boolean elsewhere = false;
+        boolean released = false;
+        WorkerSession session = null;
+        if (fx == null) {
+            // The reported attempts' slots are free before the transaction, so that the steps their
+            // successes make ready can take them (hand-off, below) instead of waiting for a claim.
+            elsewhere = release(workerId, events);
+            released = true;
+            session = registry.session(workerId);
+        }
+        Effects[] attempt = new Effects[1];
+        WorkerSession handOffTo = session;
+        if (fx == null) try {
+            fx = db.inTx(tx -> {
+            if (attempt[0] != null) attempt[0].undoHandOffs(); // a retried transaction starts over
             Effects effects = new Effects();
+            attempt[0] = effects;
             for (int i : completedIdx) accepted[i] = false;
             for (int i : failedIdx) accepted[i] = false;
             if (!completedIdx.isEmpty()) {
@@ -102,7 +134,15 @@ public final class StepReports {
                 // back before anything else). The task delete stays on default plans: with scans off its
                 // plan read the worker's leased tasks per batch through drover_task_worker (46 µs a row).
                 tx.keyedPlans();
+                effects.handOffTo = handOffTo;
+                effects.handOffLeaseMs = engine.settings().leaseTimeout().toMillis();
+                effects.handingOff = true;
                 progress.succeeded(tx, done, effects);
+                effects.handingOff = false; // what the failures below queue waits its turn (backoff, order)
+                if (!effects.handOffs.isEmpty()) {
+                    tx.keyedPlans(); // the reads below are by key; a gate on the way may have switched back
+                    handOffStarts(tx, effects);
+                }
             }
             if (!failedIdx.isEmpty()) tx.customPlans();
             for (int i : failedIdx) {
@@ -113,14 +153,16 @@ public final class StepReports {
                 progress.failed(tx, t.get(), failure(e), effects);
             }
             return effects;
-        });
+            });
+        } catch (RuntimeException e) {
+            if (attempt[0] != null) attempt[0].undoHandOffs();
+            throw e;
+        }
         stats.reportBatches.increment();
         stats.reportEvents.add(n);
         stats.reportNanos.add(System.nanoTime() - t0);
-        boolean elsewhere = false;
-        for (StepEvent e : events) {
-            if (e.getKindCase() != StepEvent.KindCase.STARTED) elsewhere |= !registry.release(workerId, e.getTaskId());
-        }
+        if (!released) elsewhere = release(workerId, events);
+        if (!fx.handOffs.isEmpty()) sendHandOffs(fx);
         // The worker's stream lives on another replica: tell it to recount the worker's slots.
         if (elsewhere) engine.announceRelease(workerId);
         engine.apply(fx);
@@ -128,6 +170,77 @@ public final class StepReports {
         List<Boolean> out = new ArrayList<>(n);
         for (Boolean b : accepted) out.add(Boolean.TRUE.equals(b));
         return out;
+    }
+
+    /** Frees the slots of the reported attempts; true when the worker's stream is held by another replica. */
+    private boolean release(UUID workerId, List<StepEvent> events) {
+        boolean elsewhere = false;
+        for (StepEvent e : events) {
+            if (e.getKindCase() != StepEvent.KindCase.STARTED) elsewhere |= !registry.release(workerId, e.getTaskId());
+        }
+        return elsewhere;
+    }
+
+    /**
+     * What the handed-off steps are sent as: the run's input and metadata and the parents' outputs,
+     * read by key in the reports' transaction (the claim would read the same).
+     */
+    private void handOffStarts(StoreTx tx, Effects fx) {
+        List<UUID> runIds = new ArrayList<>();
+        List<UUID> parentRuns = new ArrayList<>();
+        List<String> parentSteps = new ArrayList<>();
+        List<StepDefinition> defs = new ArrayList<>(fx.handOffs.size());
+        for (Effects.HandOff h : fx.handOffs) {
+            NewTask t = h.task();
+            StepDefinition def = catalog.resolve(t.tenantId(), t.workflowName(), t.workflowVersion()).step(t.stepName());
+            defs.add(def);
+            runIds.add(t.runId());
+            for (String p : def.getParentsList()) {
+                parentRuns.add(t.runId());
+                parentSteps.add(p);
+            }
+        }
+        Map<UUID, RunInput> inputs = runs.inputs(tx, runIds.stream().distinct().toArray(UUID[]::new));
+        Map<UUID, Map<String, String>> parentOutputs = parentRuns.isEmpty() ? Map.of()
+                : steps.outputs(tx, parentRuns.toArray(UUID[]::new), parentSteps.toArray(String[]::new));
+        for (int k = 0; k < fx.handOffs.size(); k++) {
+            Effects.HandOff h = fx.handOffs.get(k);
+            NewTask t = h.task();
+            RunInput in = inputs.get(t.runId());
+            StartStep.Builder b = StartStep.newBuilder()
+                    .setTaskId(h.taskId()).setAttempt(t.attemptBase() + 1).setRunId(t.runId().toString())
+                    .setWorkflowName(t.workflowName()).setWorkflowVersion(t.workflowVersion()).setStepName(t.stepName())
+                    .setInputJson(in == null || in.inputJson() == null ? "null" : in.inputJson())
+                    .setExecutionTimeoutMs(t.executionTimeoutMs()).setMaxAttempts(t.maxAttempts())
+                    .setSlotCost(t.slotCost());
+            Map<String, String> po = parentOutputs.get(t.runId());
+            if (po != null) {
+                for (String p : defs.get(k).getParentsList()) if (po.containsKey(p)) b.putParentOutputsJson(p, po.get(p));
+            }
+            if (in != null) b.putAllMetadata(Dispatcher.metadata(in.metadataJson()));
+            fx.handOffStarts.add(b.build());
+        }
+    }
+
+    /** After commit: the handed-off steps go to their worker; what cannot be sent goes back to the queue. */
+    private void sendHandOffs(Effects fx) {
+        WorkerSession s = fx.handOffTo;
+        for (Effects.HandOff h : fx.handOffs) s.bind(h.taskId(), h.task().slotCost(), false);
+        fx.handOffReserved = 0;
+        stats.handedOff.add(fx.handOffs.size());
+        List<Long> unsent = Dispatch.send(s, fx.handOffStarts);
+        if (unsent.isEmpty()) return;
+        log.info("Worker {} went away; giving back {} handed-off tasks", s.id, unsent.size());
+        for (Effects.HandOff h : fx.handOffs) backlog.mark(h.task().tenantId(), h.task().action());
+        fx.workQueued = true;
+        try {
+            db.inTx(tx -> {
+                tasks.unclaim(tx, unsent.toArray(Long[]::new));
+                return null;
+            });
+        } catch (StoreException e) {
+            log.warn("Could not give back unsent tasks (their leases will expire): {}", e.getMessage());
+        }
     }
 
     /**

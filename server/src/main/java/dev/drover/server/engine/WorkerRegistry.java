@@ -159,6 +159,11 @@ public final class WorkerRegistry {
         return true;
     }
 
+    /** The worker's session when its stream is held by this server, else null. */
+    WorkerSession session(UUID workerId) {
+        return sessions.get(workerId);
+    }
+
     boolean release(UUID workerId, long taskId) {
         WorkerSession s = sessions.get(workerId);
         if (s == null) return false;
