@@ -3,6 +3,9 @@ package dev.drover.server.engine;
 import dev.drover.proto.v1.Assignment;
 import dev.drover.proto.v1.StartStep;
 import dev.drover.proto.v1.StartSteps;
+import dev.drover.server.store.Database;
+import dev.drover.server.store.StoreException;
+import dev.drover.server.store.TaskQueries;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -24,5 +27,21 @@ final class Dispatch {
             unsent.add(st.getTaskId());
         }
         return unsent;
+    }
+
+    /**
+     * Puts leased tasks that never reached their worker back in the queue (same attempt number). If
+     * that fails too, their leases expire and the sweep requeues them: nothing is lost either way.
+     */
+    static void giveBack(Database db, List<Long> taskIds) {
+        try {
+            db.inTx(tx -> {
+                new TaskQueries().unclaim(tx, taskIds.toArray(Long[]::new));
+                return null;
+            });
+        } catch (StoreException e) {
+            org.slf4j.LoggerFactory.getLogger(Dispatch.class)
+                    .warn("Could not give back unsent tasks (their leases will expire): {}", e.getMessage());
+        }
     }
 }

@@ -245,14 +245,7 @@ final class Dispatcher implements Runnable {
         if (!fits.isEmpty()) unsent.addAll(Dispatch.send(s, fits));
         if (!unsent.isEmpty()) {
             log.info("Worker {} went away; giving back {} unsent tasks", s.id, unsent.size());
-            try {
-                db.inTx(tx -> {
-                    tasks.unclaim(tx, unsent.toArray(Long[]::new));
-                    return null;
-                });
-            } catch (StoreException e) {
-                log.warn("Could not give back unsent tasks (their leases will expire): {}", e.getMessage());
-            }
+            Dispatch.giveBack(db, unsent);
         }
         return batch.size();
     }

@@ -510,14 +510,7 @@ public final class Runs {
     }
 
     private void giveBack(List<Long> taskIds) {
-        try {
-            db.inTx(tx -> {
-                tasks.unclaim(tx, taskIds.toArray(Long[]::new));
-                return null;
-            });
-        } catch (StoreException e) {
-            log.warn("Could not give back unsent tasks (their leases will expire): {}", e.getMessage());
-        }
+        Dispatch.giveBack(db, taskIds);
     }
 
     public RunView get(String tenantId, String runIdText) {

@@ -12,7 +12,6 @@ import dev.drover.server.store.Rows.NewTask;
 import dev.drover.server.store.Rows.RunInput;
 import dev.drover.server.store.Rows.TaskRow;
 import dev.drover.server.store.StepRunQueries;
-import dev.drover.server.store.StoreException;
 import dev.drover.server.store.StoreTx;
 import dev.drover.server.store.TaskQueries;
 import java.util.ArrayList;
@@ -233,14 +232,7 @@ public final class StepReports {
         log.info("Worker {} went away; giving back {} handed-off tasks", s.id, unsent.size());
         for (Effects.HandOff h : fx.handOffs) backlog.mark(h.task().tenantId(), h.task().action());
         fx.workQueued = true;
-        try {
-            db.inTx(tx -> {
-                tasks.unclaim(tx, unsent.toArray(Long[]::new));
-                return null;
-            });
-        } catch (StoreException e) {
-            log.warn("Could not give back unsent tasks (their leases will expire): {}", e.getMessage());
-        }
+        Dispatch.giveBack(db, unsent);
     }
 
     /**
