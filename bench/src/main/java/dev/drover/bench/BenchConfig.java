@@ -42,6 +42,8 @@ public final class BenchConfig {
   public Double rate;
   /** steady: how long to trigger ({@code --duration}). */
   public Duration duration;
+  /** steady: trigger the 4-step DAG instead of the single no-op step ({@code --dag}). */
+  public boolean dag;
   /** Concurrent callers ({@code --concurrency}): trigger threads, bulk callers, steady senders. */
   public Integer concurrency;
   /** backlog: queued runs of an unserved workflow loaded before the burn-down ({@code --backlog}). */

@@ -52,6 +52,9 @@ public final class Probe {
       return;
     }
     p.lastRunId = runId;
+    if (in.s() != 0) {
+      p.runFromSchedule.recordValue(Math.max(0, System.nanoTime() - in.s()));
+    }
     p.done.incrementAndGet();
   }
 
@@ -61,6 +64,8 @@ public final class Probe {
     final long expected;
     final Recorder latency = new Recorder(3);
     final Recorder fromSchedule = new Recorder(3);
+    /** Intended send time to the last step's first line (multi-step runs). */
+    final Recorder runFromSchedule = new Recorder(3);
     final AtomicLong done = new AtomicLong();
     final AtomicLong firstStart = new AtomicLong();
     volatile String lastRunId;
@@ -83,6 +88,11 @@ public final class Probe {
     /** Trigger-call-to-first-step latencies so far (ns), since the previous call. */
     Histogram latency() {
       return latency.getIntervalHistogram();
+    }
+
+    /** Intended-send-time-to-last-step latencies so far (ns), since the previous call. */
+    Histogram runFromSchedule() {
+      return runFromSchedule.getIntervalHistogram();
     }
 
     /** Intended-send-time-to-first-step latencies so far (ns), since the previous call. */

@@ -15,7 +15,8 @@ import org.HdrHistogram.Recorder;
  * worker drains. Run i is due at begin + i/R; C virtual threads take the next due run, wait for its
  * time and trigger it. {@code latency_ms} is measured from the intended send time (so a slow server
  * cannot hide its queueing by slowing the generator: no coordinated omission),
- * {@code latency_plain_ms} from just before the actual call.
+ * {@code latency_plain_ms} from just before the actual call. With {@code --dag} it triggers the 4-step
+ * DAG instead and also reports {@code run_latency_ms}: intended send time to the join step's first line.
  */
 final class Steady implements Workload {
   @Override
@@ -25,7 +26,8 @@ final class Steady implements Workload {
 
   @Override
   public String description() {
-    return "open-loop single triggers at --rate (5,000/s) for --duration (60 s) while a worker drains";
+    return "open-loop single triggers at --rate (5,000/s) for --duration (60 s) while a worker drains"
+        + " (--dag: of the 4-step DAG)";
   }
 
   @Override
@@ -43,6 +45,7 @@ final class Steady implements Workload {
     int senders = h.cfg.concurrencyOr(512);
     long total = Math.max(1, Math.round(rate * duration.toNanos() / 1e9));
     double interval = 1e9 / rate;
+    String workflow = h.cfg.dag ? DagWorkflow.NAME : NoopWorkflow.NAME;
     Worker w = h.startWorker(slots);
     Probe.Phase ph;
     long start;
@@ -52,7 +55,7 @@ final class Steady implements Workload {
     AtomicLong maxLag = new AtomicLong();
     Recorder calls = new Recorder(3);
     try {
-      h.warmup(NoopWorkflow.NAME, slots, w);
+      h.warmup(workflow, slots, w);
       h.progress("measuring: " + rate + " runs/s for " + duration.toMillis() / 1000.0 + " s (" + total
           + " runs, " + senders + " senders), worker slots " + slots);
       ph = h.probe.begin(total);
@@ -73,7 +76,7 @@ final class Steady implements Workload {
             }
             maxLag.accumulateAndGet(lag, Math::max);
             try {
-              h.triggers.runJson(NoopWorkflow.NAME, new BenchInput(ph.id(), i, t, due).json(), RunOptions.defaults());
+              h.triggers.runJson(workflow, new BenchInput(ph.id(), i, t, due).json(), RunOptions.defaults());
             } catch (RuntimeException e) {
               failure.compareAndSet(null, e);
               return;
@@ -102,7 +105,12 @@ final class Steady implements Workload {
     p.put("senders", senders);
     p.put("slots", slots);
     p.put("warmup", h.cfg.warmupOr(2000));
+    p.put("workflow", workflow);
     ObjectNode o = Workload.result(p, total, secs, total / secs, Reports.percentiles(ph.fromSchedule()));
+    if (h.cfg.dag) {
+      o.put("steps_per_s", Reports.round(DagWorkflow.STEPS * total / secs, 1));
+      o.set("run_latency_ms", Reports.percentiles(ph.runFromSchedule()));
+    }
     o.put("achieved_trigger_rate_per_s", Reports.round(total / triggerSecs, 1));
     o.put("drain_lag_ms", Reports.round((end - lastCall.get()) / 1e6, 3));
     o.set("latency_plain_ms", Reports.percentiles(ph.latency()));

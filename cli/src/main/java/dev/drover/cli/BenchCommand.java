@@ -190,6 +190,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--concurrency", paramLabel = "C", description = "Sender virtual threads (default 512).")
     Integer concurrency;
 
+    @Option(names = "--dag", description = "Trigger the 4-step DAG (root, two parallel, join) instead of a no-op "
+        + "step; adds run_latency_ms (intended send time to the join's first line) and steps_per_s.")
+    boolean dag;
+
     @Override
     String workload() {
       return "steady";
@@ -200,6 +204,7 @@ final class BenchCommand implements Callable<Integer> {
       c.rate = rate;
       c.duration = duration;
       c.concurrency = concurrency;
+      c.dag = dag;
     }
   }
 
