@@ -45,11 +45,12 @@ public final class StepReports {
      */
     static final int ONE_STATEMENT_MAX = 64;
     /**
-     * Report batches up to this size hand the steps they make ready straight back to the worker. A
-     * bigger batch means a busy worker: there the reads a hand-off adds (inputs, parents' outputs) would
-     * lengthen the worker's one report stream, which is then the drain's pipeline, while the dispatcher's
-     * claims run beside it. Measured at a steady 2,000 DAG runs/s (near this VM's capacity), handing off
-     * from every batch made the run latency worse (p99 1.1–7.0 s vs 0.6–1.1 s); below it, better.
+     * Hand-offs are for a worker with room: a report batch of up to this many events, from a worker with
+     * at least half its slots free. A busy worker's reports keep the claim path (the dispatcher's claims
+     * run beside the worker's one report stream, which near capacity is the drain's pipeline, and the
+     * reads a hand-off adds would lengthen it). Measured at a steady 2,000 DAG runs/s (near this VM's
+     * capacity), handing off from every batch made the run latency worse in 5 of 6 pairs; below it,
+     * better (bench/README.md, session 12).
      */
     static final int HAND_OFF_MAX = 64;
 
@@ -104,12 +105,13 @@ public final class StepReports {
         boolean elsewhere = false;
         boolean released = false;
         WorkerSession session = null;
-        if (fx == null && n <= HAND_OFF_MAX) {
+        WorkerSession here = fx == null && n <= HAND_OFF_MAX ? registry.session(workerId) : null;
+        if (here != null && here.free() * 2 >= here.slots) {
             // The reported attempts' slots are free before the transaction, so that the steps their
             // successes make ready can take them (hand-off, below) instead of waiting for a claim.
             elsewhere = release(workerId, events);
             released = true;
-            session = registry.session(workerId);
+            session = here;
         }
         Effects[] attempt = new Effects[1];
         WorkerSession handOffTo = session;
