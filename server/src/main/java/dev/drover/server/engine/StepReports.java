@@ -117,51 +117,51 @@ public final class StepReports {
         WorkerSession handOffTo = session;
         if (fx == null) try {
             fx = db.inTx(tx -> {
-            if (attempt[0] != null) attempt[0].undoHandOffs(); // a retried transaction starts over
-            Effects effects = new Effects();
-            attempt[0] = effects;
-            for (int i : completedIdx) accepted[i] = false;
-            for (int i : failedIdx) accepted[i] = false;
-            if (!completedIdx.isEmpty()) {
-                Long[] ids = new Long[completedIdx.size()];
-                Integer[] attempts = new Integer[completedIdx.size()];
-                Map<Long, Integer> indexByTask = new HashMap<>();
-                for (int k = 0; k < ids.length; k++) {
-                    StepEvent e = events.get(completedIdx.get(k));
-                    ids[k] = e.getTaskId();
-                    attempts[k] = e.getAttempt();
-                    indexByTask.put(e.getTaskId(), completedIdx.get(k));
+                if (attempt[0] != null) attempt[0].undoHandOffs(); // a retried transaction starts over
+                Effects effects = new Effects();
+                attempt[0] = effects;
+                for (int i : completedIdx) accepted[i] = false;
+                for (int i : failedIdx) accepted[i] = false;
+                if (!completedIdx.isEmpty()) {
+                    Long[] ids = new Long[completedIdx.size()];
+                    Integer[] attempts = new Integer[completedIdx.size()];
+                    Map<Long, Integer> indexByTask = new HashMap<>();
+                    for (int k = 0; k < ids.length; k++) {
+                        StepEvent e = events.get(completedIdx.get(k));
+                        ids[k] = e.getTaskId();
+                        attempts[k] = e.getAttempt();
+                        indexByTask.put(e.getTaskId(), completedIdx.get(k));
+                    }
+                    List<RunProgress.Completed> done = new ArrayList<>();
+                    for (TaskRow t : tasks.deleteLeased(tx, workerId, ids, attempts)) {
+                        int i = indexByTask.get(t.id());
+                        accepted[i] = true;
+                        done.add(new RunProgress.Completed(t, outputs.get(i)));
+                    }
+                    // The step and run statements of a success reach their rows by key from arrays: with the
+                    // default costs their plans would hash or scan the history tables (RunProgress switches
+                    // back before anything else). The task delete stays on default plans: with scans off its
+                    // plan read the worker's leased tasks per batch through drover_task_worker (46 µs a row).
+                    tx.keyedPlans();
+                    effects.handOffTo = handOffTo;
+                    effects.handOffLeaseMs = engine.settings().leaseTimeout().toMillis();
+                    effects.handingOff = true;
+                    progress.succeeded(tx, done, effects);
+                    effects.handingOff = false; // what the failures below queue waits its turn (backoff, order)
+                    if (!effects.handOffs.isEmpty()) {
+                        tx.keyedPlans(); // the reads below are by key; a gate on the way may have switched back
+                        handOffStarts(tx, effects);
+                    }
                 }
-                List<RunProgress.Completed> done = new ArrayList<>();
-                for (TaskRow t : tasks.deleteLeased(tx, workerId, ids, attempts)) {
-                    int i = indexByTask.get(t.id());
+                if (!failedIdx.isEmpty()) tx.customPlans();
+                for (int i : failedIdx) {
+                    StepEvent e = events.get(i);
+                    Optional<TaskRow> t = tasks.lockLeased(tx, workerId, e.getTaskId(), e.getAttempt());
+                    if (t.isEmpty()) continue;
                     accepted[i] = true;
-                    done.add(new RunProgress.Completed(t, outputs.get(i)));
+                    progress.failed(tx, t.get(), failure(e), effects);
                 }
-                // The step and run statements of a success reach their rows by key from arrays: with the
-                // default costs their plans would hash or scan the history tables (RunProgress switches
-                // back before anything else). The task delete stays on default plans: with scans off its
-                // plan read the worker's leased tasks per batch through drover_task_worker (46 µs a row).
-                tx.keyedPlans();
-                effects.handOffTo = handOffTo;
-                effects.handOffLeaseMs = engine.settings().leaseTimeout().toMillis();
-                effects.handingOff = true;
-                progress.succeeded(tx, done, effects);
-                effects.handingOff = false; // what the failures below queue waits its turn (backoff, order)
-                if (!effects.handOffs.isEmpty()) {
-                    tx.keyedPlans(); // the reads below are by key; a gate on the way may have switched back
-                    handOffStarts(tx, effects);
-                }
-            }
-            if (!failedIdx.isEmpty()) tx.customPlans();
-            for (int i : failedIdx) {
-                StepEvent e = events.get(i);
-                Optional<TaskRow> t = tasks.lockLeased(tx, workerId, e.getTaskId(), e.getAttempt());
-                if (t.isEmpty()) continue;
-                accepted[i] = true;
-                progress.failed(tx, t.get(), failure(e), effects);
-            }
-            return effects;
+                return effects;
             });
         } catch (RuntimeException e) {
             if (attempt[0] != null) attempt[0].undoHandOffs();
