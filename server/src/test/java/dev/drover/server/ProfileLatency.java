@@ -59,8 +59,23 @@ public final class ProfileLatency {
             for (int i = 0; i < 300; i++) client.run(wf, Map.of("i", -1 - i)); // warm-up
             System.out.println("database: " + server.databaseDescription());
             String pgss = System.getenv("PROF_PGSS") == null ? null : ProfileMain.pgssUrl(server.databaseDescription());
-            if (pgss != null) ProfileMain.pgss(pgss, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()");
+            if (pgss != null) ProfileMain.pgss(pgss, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset(); SELECT pg_stat_reset_shared('wal')");
             Thread.sleep(Long.parseLong(System.getenv().getOrDefault("PROF_PAUSE", "1")) * 1000);
+            // PROF_PING=1: first 500 reads of one run at 100/s (a call with no commit), to compare with the triggers.
+            if (System.getenv("PROF_PING") != null) {
+                String rid = client.runJson(wf, "{\"i\":-5000}", RunOptions.defaults()).runId();
+                long[] pl = new long[500];
+                long p0 = System.nanoTime();
+                for (int i = 0; i < 500; i++) {
+                    long due = p0 + i * 10_000_000L;
+                    for (long d; (d = due - System.nanoTime()) > 0; ) java.util.concurrent.locks.LockSupport.parkNanos(d);
+                    long a = System.nanoTime();
+                    client.getRun(rid);
+                    pl[i] = System.nanoTime() - a;
+                }
+                Arrays.sort(pl);
+                System.out.printf("getRun ms p50 %.2f p90 %.2f p99 %.2f%n", pl[250] / 1e6, pl[450] / 1e6, pl[495] / 1e6);
+            }
             long[] sent = new long[n];
             long[] returned = new long[n];
             long t0 = System.nanoTime();
@@ -118,6 +133,7 @@ public final class ProfileLatency {
                         after[n / 2], after[(int) (n * 0.95)], after[(int) (n * 0.99)]);
             }
             System.out.println(server.engine().stats().snapshot());
+            if (pgss != null) ProfileMain.pgss(pgss, "SELECT wal_records, wal_fpi, wal_bytes, wal_write, wal_sync FROM pg_stat_wal");
             if (pgss != null) ProfileMain.pgss(pgss, """
                     SELECT round(total_exec_time::numeric / greatest(calls, 1), 3) AS exec_ms_per_call,
                            round(total_plan_time::numeric / greatest(calls, 1), 3) AS plan_ms_per_call, calls,
