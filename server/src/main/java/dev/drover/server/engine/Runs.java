@@ -305,10 +305,15 @@ public final class Runs {
         Written written;
         Effects fx = new Effects();
         try {
-            if (plain && also == null && independent) {
-                written = writePlain(batch, rows, direct, leaseMs);
-            } else {
-                written = writeInTx(batch, rows, direct, leaseMs, plain, also, independent, fx);
+            try {
+                written = plain && also == null && independent ? writePlain(batch, rows, direct, leaseMs, true)
+                        : writeInTx(batch, rows, direct, leaseMs, plain, also, independent, fx, true);
+            } catch (StoreException e) {
+                // A big batch goes in by COPY, which cannot skip a run id that exists (a retried request):
+                // then the batch is written again by the insert, which returns the existing runs.
+                if (!e.isUniqueViolation()) throw e;
+                written = plain && also == null && independent ? writePlain(batch, rows, direct, leaseMs, false)
+                        : writeInTx(batch, rows, direct, leaseMs, plain, also, independent, fx, false);
             }
         } catch (RuntimeException e) {
             for (Direct d : direct.values()) d.session().unreserve(Dag.slotCost(d.step()));
@@ -325,10 +330,16 @@ public final class Runs {
      * (one round trip). Runs whose key or id already exists are looked up afterwards; a run whose
      * client-chosen id belongs to another tenant fails alone (id null in the result).
      */
-    private Written writePlain(List<Pending> batch, List<NewRun> rows, Map<String, Direct> direct, long leaseMs) {
+    private Written writePlain(List<Pending> batch, List<NewRun> rows, Map<String, Direct> direct, long leaseMs, boolean copy) {
         List<NewStepRun> stepRows = new ArrayList<>();
         List<NewTask> taskRows = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) addSteps(batch.get(i), i, direct, stepRows, taskRows);
+        if (copy && RunQueries.copyable(rows, taskRows)) {
+            RunQueries.Triggered c = db.inInsertTx(tx -> runs.copyWithSteps(tx, rows, stepRows, taskRows, leaseMs));
+            List<InsertedRun> all = new ArrayList<>(rows.size());
+            for (NewRun r : rows) all.add(new InsertedRun(r.id(), true)); // COPY writes every row or fails
+            return kept(all, c, taskRows);
+        }
         RunQueries.Triggered t = db.inOneStatement(tx -> runs.insertWithSteps(tx, rows, stepRows, taskRows, leaseMs));
         List<InsertedRun> ins;
         if (t.all(rows)) {
@@ -354,7 +365,7 @@ public final class Runs {
 
     /** Triggers that share a transaction with other work, must be all-or-none, or pass gates and waits. */
     private Written writeInTx(List<Pending> batch, List<NewRun> rows, Map<String, Direct> direct, long leaseMs,
-                              boolean plain, AlsoInTx also, boolean independent, Effects fx) {
+                              boolean plain, AlsoInTx also, boolean independent, Effects fx, boolean copy) {
         // Without other work in the transaction it is the inserts below: on the insert pool, whose
         // connections keep their generic plans (see Database), until a gate or a wait needs a scan.
         Database.TxBody<Written> body = tx -> {
@@ -366,7 +377,9 @@ public final class Runs {
                     List<NewStepRun> stepRows = new ArrayList<>();
                     List<NewTask> taskRows = new ArrayList<>();
                     for (int i = 0; i < batch.size(); i++) addSteps(batch.get(i), i, direct, stepRows, taskRows);
-                    RunQueries.Triggered t = runs.insertWithSteps(tx, rows, stepRows, taskRows, leaseMs);
+                    RunQueries.Triggered t = copy && RunQueries.copyable(rows, taskRows)
+                            ? runs.copyWithSteps(tx, rows, stepRows, taskRows, leaseMs)
+                            : runs.insertWithSteps(tx, rows, stepRows, taskRows, leaseMs);
                     List<InsertedRun> ins = runs.outcome(tx, rows, t.inserted());
                     if (!independent) allOrNone(ins, rows);
                     return kept(ins, t, taskRows);

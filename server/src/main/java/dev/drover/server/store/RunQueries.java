@@ -89,6 +89,97 @@ public final class RunQueries {
         return new Triggered(inserted, leased);
     }
 
+    /**
+     * Whether {@link #copyWithSteps} may write these rows: a big batch (COPY's extra round trips pay
+     * off from a few hundred rows), no idempotency key (COPY cannot skip a row whose key exists) and no
+     * task with affinity. A run id that exists already (a client's retried request: the SDK chooses
+     * ids) fails the COPY with a unique violation; the caller then writes the batch again with
+     * {@link #insertWithSteps}, which returns the existing runs.
+     */
+    public static boolean copyable(List<NewRun> runs, List<Rows.NewTask> tasks) {
+        if (runs.size() < COPY_MIN) return false;
+        for (NewRun r : runs) if (r.idempotencyKey() != null) return false;
+        for (Rows.NewTask t : tasks) if (t.affinity() != null) return false;
+        return true;
+    }
+
+    /** From this many runs a batch is written with COPY (see {@link #copyWithSteps}). */
+    public static final int COPY_MIN = 500;
+
+    /**
+     * As {@link #insertWithSteps}, for a batch that {@link #copyable} accepts: runs, steps and queued
+     * tasks are written with COPY, which costs PostgreSQL about two thirds of the array insert per run
+     * (no array parsing, unnest or conflict check; pg_stat_statements, 200,000 runs in batches of
+     * 10,000: 18 µs per run against 26.5). What the insert computes from {@code now()} (rank, deadlines,
+     * start times) is computed here from the transaction's own {@code now()}, read first, so the values
+     * are the same. Tasks leased at once (direct dispatch) take the array insert, which returns their ids.
+     */
+    public Triggered copyWithSteps(StoreTx tx, List<NewRun> runs, List<Rows.NewStepRun> steps, List<Rows.NewTask> tasks,
+                                   long leaseMs) {
+        long[] now = tx.query("SELECT (extract(epoch FROM now()) * 1000)::bigint, (extract(epoch FROM now()) * 1000000)::bigint",
+                ps -> { }, rs -> new long[] {rs.getLong(1), rs.getLong(2)}).get(0);
+        String nowText = timestamp(now[1]);
+        CopyText r = new CopyText(runs.size(), 160);
+        Set<UUID> inserted = new HashSet<>(runs.size() * 2);
+        for (NewRun run : runs) {
+            inserted.add(run.id());
+            r.uuid(run.id()).text(run.tenantId()).text(run.workflowName()).text(run.workflowVersion())
+                    .text(run.started() ? "running" : "queued").text(run.inputJson()).text(run.metadataJson())
+                    .num(run.priority()).num(run.pendingSteps()).text(run.started() ? nowText : null)
+                    .uuid(run.parentRunId()).text(run.parentStep()).num(run.childIndex()).uuid(run.eventId()).endRow();
+        }
+        tx.copyIn("COPY drover_run (id, tenant_id, workflow_name, workflow_version, status, input, metadata, priority,"
+                + " pending_steps, started_at, parent_run_id, parent_step, child_index, event_id) FROM STDIN", r.bytes());
+        CopyText s = new CopyText(steps.size(), 64);
+        for (Rows.NewStepRun step : steps) {
+            boolean leased = step.workerId() != null;
+            s.uuid(step.runId()).text(step.stepName()).text(step.status()).num(step.pendingParents()).num(leased ? 1 : 0)
+                    .uuid(step.workerId()).text(leased ? nowText : null).endRow();
+        }
+        tx.copyIn("COPY drover_step_run (run_id, step_name, status, pending_parents, attempts, worker_id, started_at) FROM STDIN",
+                s.bytes());
+        CopyText t = new CopyText(tasks.size(), 160);
+        List<Rows.NewTask> leasedTasks = new ArrayList<>();
+        for (Rows.NewTask task : tasks) {
+            if (task.leasedTo() != null) {
+                leasedTasks.add(task);
+                continue;
+            }
+            // The array insert's expressions for a queued task, with its now(): see TaskQueries.INSERT_BODY.
+            long rank = (task.rankAt() > 0 ? task.rankAt() : now[0])
+                    - TaskQueries.PRIORITY_AGING_MS * (task.priority() == 0 ? 2 : task.priority());
+            String deadline = task.scheduleToStartTimeoutMs() > 0
+                    ? timestamp(now[1] + task.scheduleToStartTimeoutMs() * 1000) : null;
+            t.text(task.tenantId()).uuid(task.runId()).text(task.stepName()).text(task.workflowName())
+                    .text(task.workflowVersion()).text(task.action()).num(task.priority()).text("queued")
+                    .num(task.attemptBase()).num(task.attemptBase() + task.maxAttempts()).num(task.slotCost())
+                    .num(task.executionTimeoutMs()).text(deadline).num(rank).endRow();
+        }
+        if (leasedTasks.size() < tasks.size()) {
+            tx.copyIn("COPY drover_task (tenant_id, run_id, step_name, workflow_name, workflow_version, action, priority, state,"
+                    + " attempt, max_attempts, slot_cost, execution_timeout_ms, schedule_deadline, rank) FROM STDIN", t.bytes());
+        }
+        Map<String, Long> leasedIds = new HashMap<>();
+        if (!leasedTasks.isEmpty()) {
+            List<Long> ids = new TaskQueries().insert(tx, leasedTasks, leaseMs, true);
+            for (int k = 0; k < ids.size(); k++) {
+                leasedIds.put(leasedTasks.get(k).runId() + "/" + leasedTasks.get(k).stepName(), ids.get(k));
+            }
+        }
+        List<Long> leased = new ArrayList<>(tasks.size());
+        for (Rows.NewTask task : tasks) {
+            leased.add(task.leasedTo() == null ? null : leasedIds.get(task.runId() + "/" + task.stepName()));
+        }
+        return new Triggered(inserted, leased);
+    }
+
+    /** A timestamptz literal for microseconds since the epoch. */
+    private static String timestamp(long epochMicros) {
+        java.time.Instant i = java.time.Instant.ofEpochSecond(Math.floorDiv(epochMicros, 1_000_000L),
+                Math.floorMod(epochMicros, 1_000_000L) * 1000);
+        return i.toString();
+    }
+
     private static String insertSql(List<NewRun> runs) {
         // Sorting by key only matters when keys take locks; 10,000 keyless rows sorted cost ~15% of the insert.
         boolean anyKey = false;

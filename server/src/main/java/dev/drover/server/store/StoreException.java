@@ -17,6 +17,11 @@ public final class StoreException extends RuntimeException {
         return getCause() instanceof java.sql.SQLException se && se.getSQLState() != null && se.getSQLState().startsWith("22");
     }
 
+    /** A row's key exists already (SQLSTATE 23505). */
+    public boolean isUniqueViolation() {
+        return getCause() instanceof java.sql.SQLException se && "23505".equals(se.getSQLState());
+    }
+
     /** A deadlock or serialization failure: the transaction can simply be run again. */
     public boolean isRetryableConflict() {
         Throwable c = getCause();

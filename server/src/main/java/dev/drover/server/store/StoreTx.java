@@ -106,6 +106,21 @@ public final class StoreTx {
         }
     }
 
+    /** Streams rows in COPY text format into a table ({@code sql} is the {@code COPY ... FROM STDIN}). */
+    long copyIn(String sql, byte[] rows) {
+        try {
+            org.postgresql.copy.CopyIn in = connection.unwrap(org.postgresql.PGConnection.class).getCopyAPI().copyIn(sql);
+            try {
+                in.writeToCopy(rows, 0, rows.length);
+                return in.endCopy();
+            } finally {
+                if (in.isActive()) in.cancelCopy();
+            }
+        } catch (SQLException e) {
+            throw StoreException.wrap(e);
+        }
+    }
+
     java.sql.Array array(String type, Object[] values) {
         return new ArrayLiteral(type, values);
     }
