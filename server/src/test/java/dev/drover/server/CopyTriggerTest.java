@@ -23,7 +23,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -69,7 +68,7 @@ class CopyTriggerTest {
     @Test
     void a_big_batch_sent_again_gets_its_runs_back_and_creates_none() throws Exception {
         List<TriggerRunRequest> calls = new ArrayList<>();
-        for (int i = 0; i < BIG; i++) calls.add(call("copy-two", "{\"i\": " + i + "}", 0).setRunId(newRunId().toString()).build());
+        for (int i = 0; i < BIG; i++) calls.add(call("copy-two", "{\"i\": " + i + "}", 0).setRunId(TriggerIdentityProperties.newRunId().toString()).build());
         List<TriggerRunResponse> first = send(calls);
         assertThat(first).allMatch(TriggerRunResponse::getCreated);
 
@@ -80,7 +79,7 @@ class CopyTriggerTest {
 
         // Half old, half new: the old ones come back, the new ones are created.
         List<TriggerRunRequest> mixed = new ArrayList<>(calls.subList(0, BIG / 2));
-        for (int i = 0; i < BIG / 2; i++) mixed.add(call("copy-two", "{\"j\": " + i + "}", 0).setRunId(newRunId().toString()).build());
+        for (int i = 0; i < BIG / 2; i++) mixed.add(call("copy-two", "{\"j\": " + i + "}", 0).setRunId(TriggerIdentityProperties.newRunId().toString()).build());
         List<TriggerRunResponse> third = send(mixed);
         for (int i = 0; i < mixed.size(); i++) {
             assertThat(third.get(i).getRunId()).isEqualTo(mixed.get(i).getRunId());
@@ -159,14 +158,5 @@ class CopyTriggerTest {
                 return out;
             }
         }
-    }
-
-    /** A time-ordered id like the SDK's (UUIDv7 layout). */
-    private static UUID newRunId() {
-        long ms = System.currentTimeMillis();
-        var rnd = java.util.concurrent.ThreadLocalRandom.current();
-        long msb = (ms << 16) | 0x7000L | (rnd.nextLong() & 0x0FFFL);
-        long lsb = (rnd.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
-        return new UUID(msb, lsb);
     }
 }

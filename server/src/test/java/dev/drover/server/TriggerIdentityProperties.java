@@ -175,7 +175,7 @@ class TriggerIdentityProperties {
     }
 
     /** A time-ordered id like the SDK's (UUIDv7 layout: 48-bit milliseconds, version 7, variant 2). */
-    private static UUID newRunId() {
+    static UUID newRunId() {
         long ms = System.currentTimeMillis();
         var rnd = java.util.concurrent.ThreadLocalRandom.current();
         long msb = (ms << 16) | 0x7000L | (rnd.nextLong() & 0x0FFFL);
