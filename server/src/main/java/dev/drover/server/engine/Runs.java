@@ -311,7 +311,7 @@ public final class Runs {
             } catch (StoreException e) {
                 // A big batch goes in by COPY, which cannot skip a run id that exists (a retried request):
                 // then the batch is written again by the insert, which returns the existing runs.
-                if (!e.isUniqueViolation()) throw e;
+                if (!e.isUniqueViolation() || batch.size() < RunQueries.COPY_MIN) throw e;
                 written = plain && also == null && independent ? writePlain(batch, rows, direct, leaseMs, false)
                         : writeInTx(batch, rows, direct, leaseMs, plain, also, independent, fx, false);
             }
