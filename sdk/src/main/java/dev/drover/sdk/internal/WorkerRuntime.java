@@ -489,8 +489,12 @@ public final class WorkerRuntime {
   private void openListen() {
     long generation = listenGeneration.incrementAndGet();
     ListenRequest req = ListenRequest.newBuilder().setWorkerId(workerId).addAllInFlight(inFlightRefs()).build();
+    // Assignments are handled where they are read (the channel's event loop): handleAssignment only
+    // books the attempt and starts its thread, so passing each message through another thread first
+    // would only add a wake-up to every step's start.
     transport
         .workersAsync()
+        .withExecutor(com.google.common.util.concurrent.MoreExecutors.directExecutor())
         .listen(
             req,
             new ClientResponseObserver<ListenRequest, dev.drover.proto.v1.Assignment>() {

@@ -146,6 +146,16 @@ public final class Runs {
         }
     }
 
+    /**
+     * True when {@link #submitIndependent} will not wait on the database for this command: it names no
+     * parent run (a child's parent is read first) and its workflow is known here. A caller on a thread
+     * that must never block (the gRPC event loop) submits only such commands.
+     */
+    public boolean submitsWithoutWaiting(TriggerCommand cmd) {
+        boolean child = cmd.link() != null && cmd.link().parentRunId() != null && !cmd.link().parentRunId().isEmpty();
+        return !child && catalog.cached(cmd.tenantId(), cmd.workflowName(), cmd.version()) != null;
+    }
+
     CompletableFuture<TriggerResult> submit(TriggerCommand cmd) {
         Pending p = prepare(cmd);
         if (!running) throw new EngineException(EngineException.Kind.UNAVAILABLE, "server is shutting down");
@@ -457,11 +467,21 @@ public final class Runs {
 
     /** Answers the callers and hands the direct steps to their workers (after commit). */
     private Effects afterCommit(List<Pending> batch, Map<String, Direct> direct, Written written, Effects fx) {
-        for (int i = 0; i < batch.size(); i++) {
-            InsertedRun r = written.runs().get(i);
-            if (r.id() == null) batch.get(i).result().completeExceptionally(takenId(batch.get(i).run().id()));
-            else batch.get(i).result().complete(new TriggerResult(r.id().toString(), r.created()));
+        // The steps go out before the callers are answered: an answer may be written on this thread
+        // (a TriggerRun call answered from its future), and the step's start should not wait for it.
+        try {
+            sendDirect(batch, direct, written, fx);
+        } finally {
+            for (int i = 0; i < batch.size(); i++) {
+                InsertedRun r = written.runs().get(i);
+                if (r.id() == null) batch.get(i).result().completeExceptionally(takenId(batch.get(i).run().id()));
+                else batch.get(i).result().complete(new TriggerResult(r.id().toString(), r.created()));
+            }
         }
+        return fx;
+    }
+
+    private void sendDirect(List<Pending> batch, Map<String, Direct> direct, Written written, Effects fx) {
         // Hand the direct steps over (after commit); queued ones wake the dispatcher.
         Map<WorkerSession, List<StartStep>> sends = new java.util.LinkedHashMap<>();
         java.util.Set<String> used = new java.util.HashSet<>();
@@ -497,7 +517,6 @@ public final class Runs {
                 fx.workQueued = true;
             }
         }
-        return fx;
     }
 
     /** A new run's row for step {@code s}: a root handed to a worker directly runs at once, others wait. */

@@ -38,6 +38,13 @@ public final class WorkflowCatalog {
         return dag;
     }
 
+    /** The workflow if it is known here without a read; null otherwise (or for a null name). */
+    public Dag cached(String tenantId, String name, String version) {
+        if (name == null) return null;
+        return version == null || version.isEmpty() ? latest.get(tenantId + "\u0000" + name)
+                : byVersion.get(key(tenantId, name, version));
+    }
+
     /** The named version, or the latest one when version is empty; NOT_FOUND when unknown. */
     public Dag resolve(String tenantId, String name, String version) {
         if (version == null || version.isEmpty()) {

@@ -15,15 +15,25 @@ import java.util.concurrent.TimeUnit;
 public final class GrpcTransport implements AutoCloseable {
     private final Server server;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    private static final String TRIGGER_RUN = dev.drover.proto.v1.RunServiceGrpc.getTriggerRunMethod().getFullMethodName();
 
     public GrpcTransport(Engine engine, String bindAddress, int port, String token) {
         AuthInterceptor auth = new AuthInterceptor(token, EngineSettings.DEFAULT_TENANT);
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(bindAddress, port))
                 .executor(executor)
+                // TriggerRun never blocks (see RunServiceImpl.triggerRun): it runs where its request was read.
+                .callExecutor(new io.grpc.ServerCallExecutorSupplier() {
+                    @Override
+                    public <ReqT, RespT> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<ReqT, RespT> call,
+                                                                                io.grpc.Metadata headers) {
+                        return TRIGGER_RUN.equals(call.getMethodDescriptor().getFullMethodName())
+                                ? com.google.common.util.concurrent.MoreExecutors.directExecutor() : null;
+                    }
+                })
                 .maxInboundMessageSize(64 * 1024 * 1024)
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
-                .addService(ServerInterceptors.intercept(new RunServiceImpl(engine), auth))
+                .addService(ServerInterceptors.intercept(new RunServiceImpl(engine, executor), auth))
                 .addService(ServerInterceptors.intercept(new WorkerServiceImpl(engine), auth))
                 .addService(ServerInterceptors.intercept(new EventServiceImpl(engine), auth))
                 .addService(ServerInterceptors.intercept(new ScheduleServiceImpl(engine), auth))
