@@ -78,7 +78,11 @@ class TriggerRunPathsTest {
         TriggerRunResponse first = runs().triggerRun(call("{\"n\": 1}").build());
         TriggerRunResponse second = runs().triggerRun(call("{\"n\": 2}").build());
         TriggerRunResponse pinned = runs().triggerRun(call("{\"n\": 3}").setWorkflowVersion("1").build());
-        for (TriggerRunResponse r : List.of(first, second, pinned)) {
+        // A big input is checked on a handler thread, not on the event loop.
+        String big = "{\"text\": \"" + "x".repeat(100_000) + "\"}";
+        TriggerRunResponse large = runs().triggerRun(call(big).build());
+        assertThat(get(large.getRunId()).getInputJson()).contains("x".repeat(100_000));
+        for (TriggerRunResponse r : List.of(first, second, pinned, large)) {
             assertThat(r.getCreated()).isTrue();
             assertThat(get(r.getRunId()).getWorkflowName()).isEqualTo("paths");
         }

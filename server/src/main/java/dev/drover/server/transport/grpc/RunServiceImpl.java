@@ -34,6 +34,8 @@ import java.time.Duration;
 final class RunServiceImpl extends RunServiceGrpc.RunServiceImplBase {
     private final Engine engine;
     private final java.util.concurrent.Executor blocking;
+    /** Inputs up to this many chars are checked on the event loop (a few µs); bigger ones on a handler thread. */
+    static final int LOOP_INPUT_MAX = 16 * 1024;
 
     RunServiceImpl(Engine engine, java.util.concurrent.Executor blocking) {
         this.engine = engine;
@@ -49,7 +51,7 @@ final class RunServiceImpl extends RunServiceGrpc.RunServiceImplBase {
      * and answered from the writer's thread when it is durable, so no thread is woken just to pass the
      * request on (one hand-off less on the way from the call to the step's start). A trigger that would
      * wait on the database before it is queued (a child run, whose parent is read first, or a workflow
-     * not yet known to this server) moves to a handler thread.
+     * not yet known to this server), or whose input is big, moves to a handler thread.
      */
     @Override
     public void triggerRun(TriggerRunRequest req, StreamObserver<TriggerRunResponse> out) {
@@ -60,7 +62,8 @@ final class RunServiceImpl extends RunServiceGrpc.RunServiceImplBase {
             out.onError(Statuses.toStatus(e));
             return;
         }
-        if (!engine.runs().submitsWithoutWaiting(cmd)) {
+        // A big input takes a while to check (JSON, size): not on the loop, whose other calls would wait.
+        if (req.getInputJson().length() > LOOP_INPUT_MAX || !engine.runs().submitsWithoutWaiting(cmd)) {
             blocking.execute(io.grpc.Context.current().wrap(() -> Statuses.unary(out, () -> response(engine.runs().trigger(cmd)))));
             return;
         }
