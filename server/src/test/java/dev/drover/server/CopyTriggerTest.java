@@ -12,9 +12,6 @@ import dev.drover.proto.v1.TriggerRunsRequest;
 import dev.drover.proto.v1.WorkflowDefinition;
 import dev.drover.server.store.RunQueries;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.MetadataUtils;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -43,10 +40,8 @@ class CopyTriggerTest {
     @BeforeAll
     static void start() {
         server = TestServer.start(TestServer.tempDir("copy-"));
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
-        Metadata md = new Metadata();
-        md.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TestServer.TOKEN);
-        runs = RunServiceGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+        channel = TestServer.channel(server.grpcPort());
+        runs = RunServiceGrpc.newBlockingStub(channel).withInterceptors(TestServer.auth());
         var m = java.util.regex.Pattern.compile("127\\.0\\.0\\.1:(\\d+)").matcher(server.databaseDescription());
         assertThat(m.find()).isTrue();
         jdbcUrl = "jdbc:postgresql://127.0.0.1:" + m.group(1) + "/postgres?user=postgres";

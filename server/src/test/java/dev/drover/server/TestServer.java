@@ -70,6 +70,18 @@ public final class TestServer {
         return DroverClient.builder().address("127.0.0.1:" + grpcPort).token(TOKEN).callTimeout(Duration.ofSeconds(30)).build();
     }
 
+    /** A plaintext channel to a test server's gRPC port, for tests that speak the protocol themselves. */
+    public static io.grpc.ManagedChannel channel(int grpcPort) {
+        return io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
+    }
+
+    /** Sends the test token with every call: {@code SomeServiceGrpc.newBlockingStub(channel).withInterceptors(TestServer.auth())}. */
+    public static io.grpc.ClientInterceptor auth() {
+        io.grpc.Metadata md = new io.grpc.Metadata();
+        md.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TOKEN);
+        return io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(md);
+    }
+
     public static DroverClient client() {
         return client(shared().grpcPort());
     }

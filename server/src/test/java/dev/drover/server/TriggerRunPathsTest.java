@@ -13,11 +13,8 @@ import dev.drover.proto.v1.TriggerRunRequest;
 import dev.drover.proto.v1.TriggerRunResponse;
 import dev.drover.proto.v1.WorkflowDefinition;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.MetadataUtils;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -43,11 +40,9 @@ class TriggerRunPathsTest {
     @BeforeAll
     static void start() {
         server = TestServer.start(TestServer.tempDir("trigger-paths-"));
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
-        Metadata md = new Metadata();
-        md.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TestServer.TOKEN);
-        runs = RunServiceGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
-        async = RunServiceGrpc.newFutureStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+        channel = TestServer.channel(server.grpcPort());
+        runs = RunServiceGrpc.newBlockingStub(channel).withInterceptors(TestServer.auth());
+        async = RunServiceGrpc.newFutureStub(channel).withInterceptors(TestServer.auth());
         runs().putWorkflow(PutWorkflowRequest.newBuilder().setWorkflow(WorkflowDefinition.newBuilder().setName("paths").setVersion("1")
                 .addSteps(StepDefinition.newBuilder().setName("only"))).build());
     }

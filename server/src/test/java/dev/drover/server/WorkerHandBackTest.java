@@ -21,9 +21,6 @@ import dev.drover.sdk.Worker;
 import dev.drover.sdk.Workflow;
 import dev.drover.sdk.internal.Definitions;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
-import io.grpc.ManagedChannelBuilder;
-import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -82,13 +79,10 @@ class WorkerHandBackTest {
      */
     @Test
     void stepsHandedBackRunElsewhereAtOnceAsTheSameAttempt() throws Exception {
-        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        ManagedChannel channel = TestServer.channel(server.grpcPort());
         try {
-            Metadata auth = new Metadata();
-            auth.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TestServer.TOKEN);
-            var blocking = WorkerServiceGrpc.newBlockingStub(channel)
-                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth));
-            var async = WorkerServiceGrpc.newStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(auth));
+            var blocking = WorkerServiceGrpc.newBlockingStub(channel).withInterceptors(TestServer.auth());
+            var async = WorkerServiceGrpc.newStub(channel).withInterceptors(TestServer.auth());
             String rawId = blocking.register(RegisterRequest.newBuilder().setWorkerName("raw-leaver").setSlots(5)
                     .addWorkflows(Definitions.fromClass(HandBack.class).toProto()).setSdk("test/raw").build()).getWorkerId();
             List<StartStep> received = new CopyOnWriteArrayList<>();
