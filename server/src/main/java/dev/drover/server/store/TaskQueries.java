@@ -285,11 +285,16 @@ public final class TaskQueries {
 
     /** See {@link #completeSingleSteps}; a constant so that a test can check its plan. */
     static final String COMPLETE_SINGLE_STEPS = """
-                WITH d AS (
-                  DELETE FROM drover_task t USING unnest(?::bigint[], ?::int[], ?::text[]) AS u(id, attempt, output)
-                   WHERE t.id = u.id AND t.attempt = u.attempt
+                WITH k AS (SELECT ?::bigint[] AS ids, ?::int[] AS attempts, ?::text[] AS outputs),
+                -- The tasks by key, each one's attempt and output by its position (no join with the arrays:
+                -- planned while drover_task had 0 pages, a join probed the table once and filtered the keys).
+                d AS (
+                  DELETE FROM drover_task t
+                   WHERE t.id = ANY((SELECT ids FROM k)::bigint[])
+                     AND t.attempt = ((SELECT attempts FROM k))[array_position((SELECT ids FROM k), t.id)]
                      AND t.state IS NOT DISTINCT FROM 'leased' AND t.worker_id IS NOT DISTINCT FROM ?
-                  RETURNING t.id, t.run_id, t.step_name, t.attempt, t.worker_id, t.leased_at, u.output),
+                  RETURNING t.id, t.run_id, t.step_name, t.attempt, t.worker_id, t.leased_at,
+                            ((SELECT outputs FROM k))[array_position((SELECT ids FROM k), t.id)] AS output),
                 -- The counted attempts as arrays, one element per run (a single-step run has one task): the
                 -- updates below reach their rows by key (= ANY) and take each row's values by its position.
                 a AS (

@@ -86,6 +86,16 @@ class KeyedPlansTest {
         });
         analyze();
         assertKeyed("empty, analysed tables");
+
+        // Autovacuum truncates a drained table's file to 0 pages: the planner then thinks it holds nothing
+        // at all, and a connection that prepares a keyed statement now keeps that plan as the queue grows.
+        try (var c = java.sql.DriverManager.getConnection(pg.jdbcUrl()); var st = c.createStatement()) {
+            st.execute("TRUNCATE drover_task");
+        } catch (java.sql.SQLException e) {
+            throw new AssertionError(e);
+        }
+        analyze();
+        assertKeyed("empty, analysed tables, drover_task truncated to 0 pages");
     }
 
     /** Every statement of the keyed pool, in its cached plan, probes indexes only. */
@@ -186,13 +196,44 @@ class KeyedPlansTest {
             assertFalse(checked.contains(bad), () -> "keyed plan with " + when + " uses '" + bad + "':\n" + text);
         }
         assertTrue(text.contains(expectedIndex), () -> "keyed plan with " + when + " does not use " + expectedIndex + ":\n" + text);
-        // An index scan without a condition reads the whole index: as bad as a sequential scan.
+        // An index scan without a condition on the index's first column reads the whole index: as bad as a
+        // sequential scan (a btree takes `id = ANY(...)` on its third column as a filter over every entry).
         for (int i = 0; i < plan.size(); i++) {
-            if (plan.get(i).contains("Index Scan") || plan.get(i).contains("Index Only Scan")) {
+            Matcher scan = INDEX_SCAN.matcher(plan.get(i));
+            if (scan.find()) {
                 String next = i + 1 < plan.size() ? plan.get(i + 1) : "";
                 assertTrue(next.contains("Index Cond"), () -> "keyed plan with " + when + " scans a whole index:\n" + text);
+                // Exempt: tables analysed empty. There any index's full scan costs one page, cheaper than the ten
+                // descents the planner counts for `id = ANY(...)` on the primary key, so drover_run's update
+                // takes drover_run_by_workflow (tenant, workflow, id) and no wording of the key prevents it. That
+                // plan reads an empty index, and the ANALYZE autovacuum runs after 50 new rows (5 s naptime
+                // embedded) invalidates it: PostgreSQL plans a prepared statement again when its tables'
+                // statistics change.
+                String first = leadingColumns().get(scan.group(1));
+                assertTrue(first == null || when.startsWith("empty, analysed") || next.contains("(" + first + " "),
+                        () -> "keyed plan with " + when + " scans all of " + scan.group(1) + " (no condition on " + first + "):\n" + text);
             }
         }
+    }
+
+    private static final Pattern INDEX_SCAN = Pattern.compile("Index (?:Only )?Scan (?:Backward )?using (\\S+) on");
+    private static java.util.Map<String, String> leading;
+
+    /** Each index of ours by name, with its first column (expression indexes left out). */
+    private static java.util.Map<String, String> leadingColumns() {
+        if (leading == null) {
+            leading = new java.util.HashMap<>();
+            try (var c = java.sql.DriverManager.getConnection(pg.jdbcUrl()); var st = c.createStatement();
+                 var rs = st.executeQuery("""
+                         SELECT c.relname, a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                          WHERE c.relname LIKE 'drover%'""")) {
+                while (rs.next()) leading.put(rs.getString(1), rs.getString(2));
+            } catch (java.sql.SQLException e) {
+                throw new AssertionError(e);
+            }
+        }
+        return leading;
     }
 
     /** JDBC's ? placeholders as $1, $2, ...: the parameters of the PREPARE. */
