@@ -146,6 +146,12 @@ public final class BenchRunner {
       ObjectNode done = result.putObject("warmup_done");
       done.put("runs", h.warmupRuns);
       done.put("seconds", Reports.round(h.warmupNanos / 1e9, 1));
+      done.put("jit_settled", h.jitSettled);
+      long jitNow = Harness.jitMillis();
+      if (h.jitAfterWarmup >= 0 && jitNow >= 0) {
+        // JIT compile time (all compiler threads) from the warm-up's end to the repetition's end.
+        result.put("jit_compile_ms_measured", jitNow - h.jitAfterWarmup);
+      }
     } finally {
       sampling.set(false);
       if (sampler != null) {
