@@ -147,7 +147,7 @@ public final class Harness implements AutoCloseable {
   static final int JIT_QUIET_ROUNDS = 2;
   /** ... but no longer than this in all. */
   static final Duration JIT_WAIT_MAX = Duration.ofSeconds(120);
-  /** Whether the last warm-up round found the JIT settled (or the JVM does not report compile time). */
+  /** Whether the warm-up ended with {@link #JIT_QUIET_ROUNDS} quiet rounds (or the JVM reports no compile time). */
   boolean jitSettled = true;
   /** Total JIT compile time when the warm-up ended, -1 when not reported. */
   long jitAfterWarmup = -1;
