@@ -100,21 +100,20 @@ public final class StepReports {
             }
         }
         long t0 = System.nanoTime();
+        // Whether the worker has room for hand-offs is judged before its reported slots are freed.
+        WorkerSession here = n <= HAND_OFF_MAX ? registry.session(workerId) : null;
+        boolean roomForHandOffs = here != null && here.free() * 2 >= here.slots;
+        // The reported attempts' slots are free before the transaction: the worker freed them when the
+        // steps ended (the SDK does before it reports), and holding them until the report commits made
+        // the report's transaction part of every slot's cycle. At a steady 5,000/s with 1,000 slots,
+        // runs waited up to seconds for a slot that way (bench/README.md, session 16). A report that
+        // then fails leaves its task leased, as before: the SDK sends it again, or the lease expires.
+        boolean elsewhere = release(workerId, events);
         Effects fx = failedIdx.isEmpty() && !completedIdx.isEmpty() && completedIdx.size() <= ONE_STATEMENT_MAX
                 ? completeSingleSteps(workerId, events, completedIdx, outputs, accepted) : null;
-        boolean elsewhere = false;
-        boolean released = false;
-        WorkerSession session = null;
-        WorkerSession here = fx == null && n <= HAND_OFF_MAX ? registry.session(workerId) : null;
-        if (here != null && here.free() * 2 >= here.slots) {
-            // The reported attempts' slots are free before the transaction, so that the steps their
-            // successes make ready can take them (hand-off, below) instead of waiting for a claim.
-            elsewhere = release(workerId, events);
-            released = true;
-            session = here;
-        }
         Effects[] attempt = new Effects[1];
-        WorkerSession handOffTo = session;
+        // The steps a success makes ready go back to the reporting worker when it has room (hand-off).
+        WorkerSession handOffTo = fx == null && roomForHandOffs ? here : null;
         if (fx == null) try {
             fx = db.inTx(tx -> {
                 if (attempt[0] != null) attempt[0].undoHandOffs(); // a retried transaction starts over
@@ -170,7 +169,6 @@ public final class StepReports {
         stats.reportBatches.increment();
         stats.reportEvents.add(n);
         stats.reportNanos.add(System.nanoTime() - t0);
-        if (!released) elsewhere = release(workerId, events);
         if (!fx.handOffs.isEmpty()) sendHandOffs(fx);
         // The worker's stream lives on another replica: tell it to recount the worker's slots.
         if (elsewhere) engine.announceRelease(workerId);
