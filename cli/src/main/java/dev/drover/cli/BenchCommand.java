@@ -90,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--warmup-time", paramLabel = "DURATION", converter = DurationConverter.class,
         description = "Repeat the warm-up rounds until this long has passed, then until the JIT has settled (two rounds"
-            + " compiling <= 5% of their time, at most 120 s in all), per repetition (default 10s; 0 = one round, no JIT"
+            + " compiling <= 5%% of their time, at most 120 s in all), per repetition (default 10s; 0 = one round, no JIT"
             + " wait). On a small machine the JIT takes a minute to settle, and a Drover server runs for days.")
     Duration warmupTime;
 
