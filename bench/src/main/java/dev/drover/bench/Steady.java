@@ -17,6 +17,8 @@ import org.HdrHistogram.Recorder;
  * cannot hide its queueing by slowing the generator: no coordinated omission),
  * {@code latency_plain_ms} from just before the actual call. With {@code --dag} it triggers the 4-step
  * DAG instead and also reports {@code run_latency_ms}: intended send time to the join step's first line.
+ * After the common warm-up it runs unmeasured phases at the same rate until the JIT is quiet (see
+ * {@link #warmAtRate}).
  */
 final class Steady implements Workload {
   @Override
@@ -50,55 +52,23 @@ final class Steady implements Workload {
     Probe.Phase ph;
     long start;
     long end;
-    AtomicLong lastCall = new AtomicLong();
-    AtomicLong late1ms = new AtomicLong();
-    AtomicLong maxLag = new AtomicLong();
-    Recorder calls = new Recorder(3);
+    Sends sends = new Sends();
+    SteadyWarmup warm = null;
     try {
       h.warmup(workflow, slots, w);
+      if (!h.cfg.warmupTimeOr(Harness.DEFAULT_WARMUP_TIME).isZero()) {
+        warm = warmAtRate(h, workflow, rate, duration, senders);
+      }
       h.progress("measuring: " + rate + " runs/s for " + duration.toMillis() / 1000.0 + " s (" + total
           + " runs, " + senders + " senders), worker slots " + slots);
       ph = h.probe.begin(total);
-      AtomicLong next = new AtomicLong();
-      AtomicReference<RuntimeException> failure = new AtomicReference<>();
-      List<Thread> threads = new ArrayList<>();
-      start = System.nanoTime() + 5_000_000;
-      for (int c = 0; c < senders; c++) {
-        threads.add(Thread.ofVirtual().name("bench-steady-" + c).start(() -> {
-          long i;
-          while (failure.get() == null && (i = next.getAndIncrement()) < total) {
-            long due = start + (long) (i * interval);
-            Harness.sleepUntil(due);
-            long t = System.nanoTime();
-            long lag = t - due;
-            if (lag > 1_000_000) {
-              late1ms.incrementAndGet();
-            }
-            maxLag.accumulateAndGet(lag, Math::max);
-            try {
-              h.triggers.runJson(workflow, new BenchInput(ph.id(), i, t, due).json(), RunOptions.defaults());
-            } catch (RuntimeException e) {
-              failure.compareAndSet(null, e);
-              return;
-            }
-            long done = System.nanoTime();
-            calls.recordValue(done - t);
-            lastCall.accumulateAndGet(done, Math::max);
-          }
-        }));
-      }
-      for (Thread t : threads) {
-        t.join();
-      }
-      if (failure.get() != null) {
-        throw failure.get();
-      }
+      start = send(h, workflow, ph, total, interval, senders, sends);
       end = h.awaitDone(ph);
     } finally {
       Harness.stop(w);
     }
     double secs = Workload.seconds(end - start);
-    double triggerSecs = Workload.seconds(Math.max(1, lastCall.get() - start));
+    double triggerSecs = Workload.seconds(Math.max(1, sends.lastCall.get() - start));
     ObjectNode p = Workload.params();
     p.put("rate_per_s", rate);
     p.put("duration_s", duration.toMillis() / 1000.0);
@@ -112,12 +82,109 @@ final class Steady implements Workload {
       o.set("run_latency_ms", Reports.percentiles(ph.runFromSchedule()));
     }
     o.put("achieved_trigger_rate_per_s", Reports.round(total / triggerSecs, 1));
-    o.put("drain_lag_ms", Reports.round((end - lastCall.get()) / 1e6, 3));
+    o.put("drain_lag_ms", Reports.round((end - sends.lastCall.get()) / 1e6, 3));
     o.set("latency_plain_ms", Reports.percentiles(ph.latency()));
-    o.set("trigger_call_ms", Reports.percentiles(calls.getIntervalHistogram()));
-    o.put("sends_late_over_1ms", late1ms.get());
-    o.put("max_send_lag_ms", Reports.round(maxLag.get() / 1e6, 3));
+    o.set("trigger_call_ms", Reports.percentiles(sends.calls.getIntervalHistogram()));
+    o.put("sends_late_over_1ms", sends.late1ms.get());
+    o.put("max_send_lag_ms", Reports.round(sends.maxLag.get() / 1e6, 3));
+    if (warm != null) {
+      ObjectNode wn = o.putObject("steady_warmup");
+      wn.put("phases", warm.phases());
+      wn.put("seconds", Reports.round(warm.seconds(), 1));
+      wn.put("jit_settled", warm.jitSettled());
+    }
     o.put("latency_note", "latency_ms from the intended send time (open loop); latency_plain_ms from the actual call");
     return o;
+  }
+
+  /** What the senders saw: call durations, the last call's end, late sends. */
+  private static final class Sends {
+    final Recorder calls = new Recorder(3);
+    final AtomicLong lastCall = new AtomicLong();
+    final AtomicLong late1ms = new AtomicLong();
+    final AtomicLong maxLag = new AtomicLong();
+  }
+
+  record SteadyWarmup(int phases, double seconds, boolean jitSettled) {}
+
+  /** Phases at the measured rate: at most this long each (and no longer than --duration). */
+  static final Duration WARM_PHASE = Duration.ofSeconds(10);
+  /** ... and at most this many. */
+  static final int WARM_PHASES_MAX = 4;
+
+  /**
+   * Unmeasured phases at the measured rate with the measured senders, until one compiled at most
+   * {@link Harness#JIT_SETTLED} of its wall time. The generic warm-up (bulk and 16 callers) leaves the
+   * open-loop path cold: 512 virtual senders, the server's small trigger groups and report batches at
+   * this rate. Without these phases the first repetition of the full table compiled 7.7 s of JIT inside
+   * its measurement (start p99 867 ms against 424 and 181 in the next two).
+   */
+  private static SteadyWarmup warmAtRate(Harness h, String workflow, double rate, Duration duration, int senders)
+      throws InterruptedException {
+    Duration phase = duration.compareTo(WARM_PHASE) < 0 ? duration : WARM_PHASE;
+    long n = Math.max(1, Math.round(rate * phase.toNanos() / 1e9));
+    long began = System.nanoTime();
+    int phases = 0;
+    boolean settled = false;
+    while (!settled && phases < WARM_PHASES_MAX) {
+      long t0 = System.nanoTime();
+      long jit0 = Harness.jitMillis();
+      h.progress("warming up at the measured rate: " + n + " runs");
+      Probe.Phase p = h.probe.begin(n);
+      send(h, workflow, p, n, 1e9 / rate, senders, new Sends());
+      h.awaitDone(p);
+      phases++;
+      settled = jit0 < 0 || (Harness.jitMillis() - jit0) * 1e6 / Math.max(1, System.nanoTime() - t0) <= Harness.JIT_SETTLED;
+    }
+    // The measured phase's JIT count starts here; warmup_done covers these phases too.
+    h.warmupRuns += n * phases;
+    h.warmupNanos += System.nanoTime() - began;
+    h.jitAfterWarmup = Harness.jitMillis();
+    h.jitSettled = settled;
+    return new SteadyWarmup(phases, (System.nanoTime() - began) / 1e9, settled);
+  }
+
+  /**
+   * Triggers runs 0..total-1 of {@code ph} open-loop: run i is due at start + i x interval; each of
+   * {@code senders} virtual threads takes the next due run, waits for its time and triggers it.
+   * Returns the start time.
+   */
+  private static long send(Harness h, String workflow, Probe.Phase ph, long total, double interval, int senders,
+      Sends s) throws InterruptedException {
+    AtomicLong next = new AtomicLong();
+    AtomicReference<RuntimeException> failure = new AtomicReference<>();
+    List<Thread> threads = new ArrayList<>();
+    long start = System.nanoTime() + 5_000_000;
+    for (int c = 0; c < senders; c++) {
+      threads.add(Thread.ofVirtual().name("bench-steady-" + c).start(() -> {
+        long i;
+        while (failure.get() == null && (i = next.getAndIncrement()) < total) {
+          long due = start + (long) (i * interval);
+          Harness.sleepUntil(due);
+          long t = System.nanoTime();
+          long lag = t - due;
+          if (lag > 1_000_000) {
+            s.late1ms.incrementAndGet();
+          }
+          s.maxLag.accumulateAndGet(lag, Math::max);
+          try {
+            h.triggers.runJson(workflow, new BenchInput(ph.id(), i, t, due).json(), RunOptions.defaults());
+          } catch (RuntimeException e) {
+            failure.compareAndSet(null, e);
+            return;
+          }
+          long done = System.nanoTime();
+          s.calls.recordValue(done - t);
+          s.lastCall.accumulateAndGet(done, Math::max);
+        }
+      }));
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    if (failure.get() != null) {
+      throw failure.get();
+    }
+    return start;
   }
 }
