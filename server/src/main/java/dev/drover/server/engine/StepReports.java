@@ -132,16 +132,15 @@ public final class StepReports {
                         indexByTask.put(e.getTaskId(), completedIdx.get(k));
                     }
                     List<RunProgress.Completed> done = new ArrayList<>();
+                    // The task delete and the step and run statements of a success reach their rows by key
+                    // from arrays: with the default costs their plans would hash or scan the tables
+                    // (RunProgress switches back before anything else).
+                    tx.keyedPlans();
                     for (TaskRow t : tasks.deleteLeased(tx, workerId, ids, attempts)) {
                         int i = indexByTask.get(t.id());
                         accepted[i] = true;
                         done.add(new RunProgress.Completed(t, outputs.get(i)));
                     }
-                    // The step and run statements of a success reach their rows by key from arrays: with the
-                    // default costs their plans would hash or scan the history tables (RunProgress switches
-                    // back before anything else). The task delete stays on default plans: with scans off its
-                    // plan read the worker's leased tasks per batch through drover_task_worker (46 µs a row).
-                    tx.keyedPlans();
                     effects.handOffTo = handOffTo;
                     effects.handOffLeaseMs = engine.settings().leaseTimeout().toMillis();
                     effects.handingOff = true;

@@ -143,6 +143,17 @@ class KeyedPlansTest {
                 ps.setArray(1, tx.array("uuid", ids));
                 ps.setArray(2, tx.array("text", steps));
             }));
+            // The report's task delete: the worker's 20,000 leased tasks (in the 40,000-row state) must not
+            // be read, nor the whole table; only the reported ids, by the primary key.
+            List<Long> taskIds = new java.util.ArrayList<>(tx.query("SELECT id FROM drover_task LIMIT " + n, ps -> { },
+                    rs -> rs.getLong(1)));
+            while (taskIds.size() < n) taskIds.add(1_000_000L + taskIds.size());
+            Object[] keys = taskIds.stream().map(id -> id + ":1").toArray();
+            out.add(explain(tx, TaskQueries.DELETE_LEASED, ps -> {
+                ps.setArray(1, tx.array("bigint", taskIds.toArray()));
+                ps.setArray(2, tx.array("text", keys));
+                ps.setObject(3, java.util.UUID.fromString("00000000-0000-0000-0000-000000000001"));
+            }));
             out.add(explain(tx, RunQueries.COUNT_FINISHED_STEPS, ps -> {
                 ps.setArray(1, tx.array("uuid", ids));
                 ps.setArray(2, tx.array("int", ones));
@@ -151,8 +162,12 @@ class KeyedPlansTest {
             }));
             return out;
         });
-        for (List<String> plan : plans) checkPlan(plan, plan.toString().contains("drover_run") && !plan.toString().contains("drover_step_run")
-                ? "drover_run_pkey" : "drover_step_run_pkey", when + ", a batch of " + n + " after keyedPlans()");
+        for (List<String> plan : plans) {
+            String text = plan.toString();
+            String expected = text.contains("on drover_task") ? "drover_task_pkey"
+                    : text.contains("drover_run") && !text.contains("drover_step_run") ? "drover_run_pkey" : "drover_step_run_pkey";
+            checkPlan(plan, expected, when + ", a batch of " + n + " after keyedPlans()");
+        }
     }
 
     private static List<String> explain(StoreTx tx, String sql, StoreTx.Binder binder) {
