@@ -28,6 +28,11 @@ public final class BenchConfig {
   public Duration warmupTime;
   /** Repetitions ({@code --repeat}). */
   public int repeat = 1;
+  /**
+   * In-process: force a full collection after each repetition's numbers and report the heap that
+   * survives it ({@code --heap-live}).
+   */
+  public boolean heapLive;
   /** Only JSON lines, no human summary on stderr ({@code --json}). */
   public boolean json;
   /** In-process server on this external PostgreSQL (it must start empty). */

@@ -177,8 +177,23 @@ public final class BenchRunner {
       } else {
         o.put("server_rss_peak_mb", hwm);
       }
+      // RSS follows the heap the collector chose to commit; what survives a collection is the leak test.
+      o.put("heap_committed_mb", Reports.heapCommittedMb());
+      Long live = Reports.heapAfterLastGcMb();
+      if (live == null) {
+        o.putNull("heap_after_gc_mb");
+      } else {
+        o.put("heap_after_gc_mb", live);
+      }
+      if (cfg.heapLive) {
+        // After every other number of this repetition: the collection must not touch what was measured.
+        o.put("heap_live_mb", Reports.heapLiveMb());
+      }
       o.put("rss_note", RSS_NOTE + "; server_rss_mb = highest VmRSS sampled every 100 ms during the repetition, "
-          + "server_rss_peak_mb = VmHWM of the process so far");
+          + "server_rss_peak_mb = VmHWM of the process so far; heap_committed_mb = the Java heap committed at the "
+          + "repetition's end, heap_after_gc_mb = heap in use after the last collection (old garbage included until a "
+          + "mixed or full collection)" + (cfg.heapLive ? "; heap_live_mb = heap in use after a forced full collection "
+          + "at the repetition's end (--heap-live)" : ""));
     } else {
       o.putNull("server_rss_mb");
       o.putNull("server_rss_peak_mb");
@@ -209,8 +224,12 @@ public final class BenchRunner {
           lat.path("p50").asDouble(), lat.path("p95").asDouble(), lat.path("p99").asDouble(), lat.path("max").asDouble()));
     }
     if (l.hasNonNull("server_rss_mb")) {
-      sb.append(String.format(Locale.ROOT, "%n       rss %d MB (process peak %s MB)", l.get("server_rss_mb").asLong(),
-          l.path("server_rss_peak_mb").asText()));
+      sb.append(String.format(Locale.ROOT, "%n       rss %d MB (process peak %s MB), heap %s MB committed, %s MB after the last GC",
+          l.get("server_rss_mb").asLong(), l.path("server_rss_peak_mb").asText(), l.path("heap_committed_mb").asText(),
+          l.path("heap_after_gc_mb").asText()));
+      if (l.has("heap_live_mb")) {
+        sb.append(String.format(Locale.ROOT, ", %s MB live after a full GC", l.path("heap_live_mb").asText()));
+      }
     }
     err.println(sb);
     err.flush();
@@ -230,8 +249,12 @@ public final class BenchRunner {
     if (ratio.isObject()) {
       sb.append(String.format(Locale.ROOT, "; vs empty queue median %.3f", ratio.path("median").asDouble()));
     }
-    sb.append(String.format(Locale.ROOT, "%n       rss per repetition %s MB, peak %s MB",
-        s.path("server_rss_mb_per_repetition"), s.path("server_rss_peak_mb").asText()));
+    sb.append(String.format(Locale.ROOT, "%n       rss per repetition %s MB, peak %s MB; heap after the last GC %s MB",
+        s.path("server_rss_mb_per_repetition"), s.path("server_rss_peak_mb").asText(),
+        s.path("heap_after_gc_mb_per_repetition")));
+    if (s.has("heap_live_mb_per_repetition")) {
+      sb.append(String.format(Locale.ROOT, "; live after a full GC %s MB", s.path("heap_live_mb_per_repetition")));
+    }
     err.println(sb);
     err.flush();
   }

@@ -1,5 +1,7 @@
 package dev.drover.bench;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import dev.drover.sdk.DroverClient;
 import dev.drover.sdk.RunHandle;
 import dev.drover.sdk.RunInfo;
@@ -151,6 +153,54 @@ public final class Harness implements AutoCloseable {
   boolean jitSettled = true;
   /** Total JIT compile time when the warm-up ended, -1 when not reported. */
   long jitAfterWarmup = -1;
+
+  /** What {@link #warmAtPattern} did: phases run, their wall time, and whether the last was quiet. */
+  record PatternWarmup(int phases, double seconds, boolean jitSettled) {
+    void putInto(ObjectNode o, String field) {
+      ObjectNode wn = o.putObject(field);
+      wn.put("phases", phases);
+      wn.put("seconds", Reports.round(seconds, 1));
+      wn.put("jit_settled", jitSettled);
+    }
+  }
+
+  /** Sends one unmeasured phase of a workload's own pattern. */
+  interface PhaseSender {
+    void send(Probe.Phase p) throws InterruptedException;
+  }
+
+  /** At most this many phases in {@link #warmAtPattern}. */
+  static final int PATTERN_PHASES_MAX = 4;
+
+  /**
+   * After {@link #warmup}: unmeasured phases of {@code n} runs sent the way the measured phase sends
+   * them, until {@link #JIT_QUIET_ROUNDS} in a row each compiled at most {@link #JIT_SETTLED} of its
+   * wall time (at most {@link #PATTERN_PHASES_MAX} phases). The generic warm-up (bulk and 16 callers) leaves a workload's own
+   * path cold when its pattern differs (open-loop senders, one trigger at a time into an idle worker);
+   * the measurement then pays for C2 beside it on a 2-vCPU box. The measured phase's JIT count
+   * ({@code jit_compile_ms_measured}) starts after these phases; {@code warmup_done} includes them.
+   */
+  PatternWarmup warmAtPattern(String what, long n, PhaseSender sender) throws InterruptedException {
+    long began = System.nanoTime();
+    int phases = 0;
+    int quiet = 0;
+    while (quiet < JIT_QUIET_ROUNDS && phases < PATTERN_PHASES_MAX) {
+      long t0 = System.nanoTime();
+      long jit0 = jitMillis();
+      progress("warming up " + what + ": " + n + " runs");
+      Probe.Phase p = probe.begin(n);
+      sender.send(p);
+      awaitDone(p);
+      phases++;
+      quiet = jit0 < 0 || (jitMillis() - jit0) * 1e6 / Math.max(1, System.nanoTime() - t0) <= JIT_SETTLED ? quiet + 1 : 0;
+    }
+    boolean settled = quiet >= JIT_QUIET_ROUNDS;
+    warmupRuns += n * phases;
+    warmupNanos += System.nanoTime() - began;
+    jitAfterWarmup = jitMillis();
+    jitSettled = settled;
+    return new PatternWarmup(phases, (System.nanoTime() - began) / 1e9, settled);
+  }
 
   /** This JVM's total JIT compile time in ms (all compiler threads), or -1 if not reported. */
   static long jitMillis() {

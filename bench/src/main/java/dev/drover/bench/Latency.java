@@ -8,6 +8,8 @@ import dev.drover.sdk.Worker;
  * {@code latency}: N single triggers, one at a time, on an open-loop schedule of R per second (run i is
  * due at begin + i/R; a late call is not skipped, the next ones catch up), into an idle worker.
  * Latency = just before the trigger call to the step's first line (like the peers' "C" phase).
+ * After the common warm-up, unmeasured 5-s phases of the same pattern until the JIT is quiet
+ * ({@link Harness#warmAtPattern}; JSON {@code latency_warmup}).
  */
 final class Latency implements Workload {
   @Override
@@ -27,32 +29,29 @@ final class Latency implements Workload {
     int slots = h.cfg.slotsOr(100);
     long interval = Math.max(1, Math.round(1e9 / rate));
     Worker w = h.startWorker(slots);
-    long start;
-    long lastCall;
     long end;
-    int behind = 0;
     Probe.Phase ph;
+    Sent sent;
+    Harness.PatternWarmup warm = null;
     try {
       h.warmup(NoopWorkflow.NAME, slots, w);
+      if (h.cfg.warmupOr(2000) > 0 && !h.cfg.warmupTimeOr(Harness.DEFAULT_WARMUP_TIME).isZero()) {
+        // Its own pattern, 5 s a phase: one call at a time into an idle worker takes paths (the
+        // caller's own trigger group, a lone report) the generic warm-up's crowds do not.
+        long n = Math.max(1, Math.min(runs, Math.round(rate * WARM_PHASE_SECONDS)));
+        warm = h.warmAtPattern("one at a time", n, p -> send(h, p, n, interval));
+      }
       Thread.sleep(1000); // let the worker go idle, as in the peers' harness
       h.progress("measuring: " + runs + " single triggers at " + rate + "/s");
       ph = h.probe.begin(runs);
-      start = System.nanoTime();
-      lastCall = start;
-      for (int i = 0; i < runs; i++) {
-        long due = start + i * interval;
-        Harness.sleepUntil(due);
-        long t = System.nanoTime();
-        if (t - due > interval) {
-          behind++;
-        }
-        h.triggers.runJson(NoopWorkflow.NAME, new BenchInput(ph.id(), i, t, 0).json(), RunOptions.defaults());
-        lastCall = System.nanoTime();
-      }
+      sent = send(h, ph, runs, interval);
       end = h.awaitDone(ph);
     } finally {
       Harness.stop(w);
     }
+    long start = sent.start();
+    int behind = sent.behind();
+    long lastCall = sent.lastCall();
     double secs = Workload.seconds(end - start);
     ObjectNode p = Workload.params();
     p.put("rate_per_s", rate);
@@ -61,6 +60,32 @@ final class Latency implements Workload {
     ObjectNode o = Workload.result(p, runs, secs, runs / secs, Reports.percentiles(ph.latency()));
     o.put("offered_rate_per_s", Reports.round(runs > 1 ? (runs - 1) / Workload.seconds(Math.max(1, lastCall - start)) : rate, 1));
     o.put("behind_schedule", behind);
+    if (warm != null) {
+      warm.putInto(o, "latency_warmup");
+    }
     return o;
+  }
+
+  /** Seconds of one unmeasured phase at the measured rate (at most --runs runs). */
+  static final double WARM_PHASE_SECONDS = 5;
+
+  private record Sent(long start, long lastCall, int behind) {}
+
+  /** Runs 0..runs-1 of {@code ph}, one at a time, run i due at start + i x interval. */
+  private static Sent send(Harness h, Probe.Phase ph, long runs, long interval) {
+    long start = System.nanoTime();
+    long lastCall = start;
+    int behind = 0;
+    for (int i = 0; i < runs; i++) {
+      long due = start + i * interval;
+      Harness.sleepUntil(due);
+      long t = System.nanoTime();
+      if (t - due > interval) {
+        behind++;
+      }
+      h.triggers.runJson(NoopWorkflow.NAME, new BenchInput(ph.id(), i, t, 0).json(), RunOptions.defaults());
+      lastCall = System.nanoTime();
+    }
+    return new Sent(start, lastCall, behind);
   }
 }

@@ -67,6 +67,49 @@ public final class Reports {
     return procStatusMb("VmRSS:");
   }
 
+  /** The Java heap this process has committed (reserved from the OS), in MiB. */
+  static long heapCommittedMb() {
+    return Math.round(java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted()
+        / (1024.0 * 1024.0));
+  }
+
+  /** Forces a full collection and returns the heap still in use, in MiB: the live set. */
+  static long heapLiveMb() {
+    System.gc(); // G1: a full, stop-the-world collection unless -XX:+ExplicitGCInvokesConcurrent
+    return Math.round(java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed()
+        / (1024.0 * 1024.0));
+  }
+
+  /**
+   * The heap in use right after the most recent collection (all heap pools), in MiB, or null when the
+   * JVM does not say: what survived, without forcing a collection that would resize the heap.
+   */
+  static Long heapAfterLastGcMb() {
+    com.sun.management.GcInfo last = null;
+    for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+      if (gc instanceof com.sun.management.GarbageCollectorMXBean g && g.getLastGcInfo() != null
+          && (last == null || g.getLastGcInfo().getEndTime() > last.getEndTime())) {
+        last = g.getLastGcInfo();
+      }
+    }
+    if (last == null) {
+      return null;
+    }
+    java.util.Set<String> heapPools = new java.util.HashSet<>();
+    for (var pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == java.lang.management.MemoryType.HEAP) {
+        heapPools.add(pool.getName());
+      }
+    }
+    long used = 0;
+    for (var e : last.getMemoryUsageAfterGc().entrySet()) {
+      if (heapPools.contains(e.getKey())) {
+        used += e.getValue().getUsed();
+      }
+    }
+    return Math.round(used / (1024.0 * 1024.0));
+  }
+
   /** Peak resident set size of this process since it started (VmHWM) in MiB, or null off Linux. */
   static Long rssHighWaterMb() {
     return procStatusMb("VmHWM:");
@@ -220,10 +263,18 @@ public final class Reports {
       out.set(k, summarizeField(k, values));
     }
     ArrayNode rss = out.putArray("server_rss_mb_per_repetition");
+    ArrayNode afterGc = out.putArray("heap_after_gc_mb_per_repetition");
+    ArrayNode live = reps.get(0).has("heap_live_mb") ? out.putArray("heap_live_mb_per_repetition") : null;
     Long peak = null;
     for (ObjectNode r : reps) {
       JsonNode v = r.get("server_rss_mb");
       rss.add(v == null ? F.nullNode() : v);
+      JsonNode h = r.get("heap_after_gc_mb");
+      afterGc.add(h == null ? F.nullNode() : h);
+      if (live != null) {
+        JsonNode l = r.get("heap_live_mb");
+        live.add(l == null ? F.nullNode() : l);
+      }
       JsonNode p = r.get("server_rss_peak_mb");
       if (p != null && p.isNumber()) {
         peak = peak == null ? p.asLong() : Math.max(peak, p.asLong());

@@ -53,7 +53,7 @@ final class Steady implements Workload {
     long start;
     long end;
     Sends sends = new Sends();
-    SteadyWarmup warm = null;
+    Harness.PatternWarmup warm = null;
     try {
       h.warmup(workflow, slots, w);
       if (!h.cfg.warmupTimeOr(Harness.DEFAULT_WARMUP_TIME).isZero()) {
@@ -88,10 +88,7 @@ final class Steady implements Workload {
     o.put("sends_late_over_1ms", sends.late1ms.get());
     o.put("max_send_lag_ms", Reports.round(sends.maxLag.get() / 1e6, 3));
     if (warm != null) {
-      ObjectNode wn = o.putObject("steady_warmup");
-      wn.put("phases", warm.phases());
-      wn.put("seconds", Reports.round(warm.seconds(), 1));
-      wn.put("jit_settled", warm.jitSettled());
+      warm.putInto(o, "steady_warmup");
     }
     o.put("latency_note", "latency_ms from the intended send time (open loop); latency_plain_ms from the actual call");
     return o;
@@ -105,43 +102,21 @@ final class Steady implements Workload {
     final AtomicLong maxLag = new AtomicLong();
   }
 
-  record SteadyWarmup(int phases, double seconds, boolean jitSettled) {}
-
   /** Phases at the measured rate: at most this long each (and no longer than --duration). */
   static final Duration WARM_PHASE = Duration.ofSeconds(10);
-  /** ... and at most this many. */
-  static final int WARM_PHASES_MAX = 4;
 
   /**
-   * Unmeasured phases at the measured rate with the measured senders, until one compiled at most
-   * {@link Harness#JIT_SETTLED} of its wall time. The generic warm-up (bulk and 16 callers) leaves the
-   * open-loop path cold: 512 virtual senders, the server's small trigger groups and report batches at
-   * this rate. Without these phases the first repetition of the full table compiled 7.7 s of JIT inside
+   * Unmeasured phases at the measured rate with the measured senders (see
+   * {@link Harness#warmAtPattern}). The generic warm-up (bulk and 16 callers) leaves the open-loop
+   * path cold: 512 virtual senders, the server's small trigger groups and report batches at this
+   * rate. Without these phases the first repetition of the full table compiled 7.7 s of JIT inside
    * its measurement (start p99 867 ms against 424 and 181 in the next two).
    */
-  private static SteadyWarmup warmAtRate(Harness h, String workflow, double rate, Duration duration, int senders)
+  private static Harness.PatternWarmup warmAtRate(Harness h, String workflow, double rate, Duration duration, int senders)
       throws InterruptedException {
     Duration phase = duration.compareTo(WARM_PHASE) < 0 ? duration : WARM_PHASE;
     long n = Math.max(1, Math.round(rate * phase.toNanos() / 1e9));
-    long began = System.nanoTime();
-    int phases = 0;
-    boolean settled = false;
-    while (!settled && phases < WARM_PHASES_MAX) {
-      long t0 = System.nanoTime();
-      long jit0 = Harness.jitMillis();
-      h.progress("warming up at the measured rate: " + n + " runs");
-      Probe.Phase p = h.probe.begin(n);
-      send(h, workflow, p, n, 1e9 / rate, senders, new Sends());
-      h.awaitDone(p);
-      phases++;
-      settled = jit0 < 0 || (Harness.jitMillis() - jit0) * 1e6 / Math.max(1, System.nanoTime() - t0) <= Harness.JIT_SETTLED;
-    }
-    // The measured phase's JIT count starts here; warmup_done covers these phases too.
-    h.warmupRuns += n * phases;
-    h.warmupNanos += System.nanoTime() - began;
-    h.jitAfterWarmup = Harness.jitMillis();
-    h.jitSettled = settled;
-    return new SteadyWarmup(phases, (System.nanoTime() - began) / 1e9, settled);
+    return h.warmAtPattern("at the measured rate", n, p -> send(h, workflow, p, n, 1e9 / rate, senders, new Sends()));
   }
 
   /**

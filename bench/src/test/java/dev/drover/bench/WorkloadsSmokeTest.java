@@ -82,6 +82,8 @@ class WorkloadsSmokeTest {
     assertThat(l.path("server_rss_mb").isNumber()).isTrue();
     assertThat(l.path("server_rss_peak_mb").isNumber()).isTrue();
     assertThat(l.path("rss_note").asText()).isNotBlank();
+    assertThat(l.path("heap_committed_mb").asLong()).as("heap_committed_mb").isPositive();
+    assertThat(l.path("heap_after_gc_mb").isNumber() || l.path("heap_after_gc_mb").isNull()).as("heap_after_gc_mb").isTrue();
     assertThat(l.path("postgres").path("server_version").asText()).isNotBlank();
     assertThat(l.path("postgres").path("synchronous_commit").asText()).isNotBlank();
     assertThat(l.path("machine").path("cores").asInt()).isPositive();
@@ -122,6 +124,7 @@ class WorkloadsSmokeTest {
       c.runs = 200;
       c.batchSize = 50;
       c.repeat = 2;
+      c.heapLive = true;
     });
     assertThat(lines).hasSize(3);
     assertCommonFields(lines.get(0), "bulk", 200, false);
@@ -135,6 +138,13 @@ class WorkloadsSmokeTest {
         .isLessThanOrEqualTo(s.path("throughput_per_s").path("max").asDouble());
     assertThat(s.path("server_rss_mb_per_repetition")).hasSize(2);
     assertThat(s.path("server_rss_peak_mb").isNumber()).isTrue();
+    // --heap-live: the heap that survives a full collection, per repetition (the leak test).
+    for (int i = 0; i < 2; i++) {
+      long live = lines.get(i).path("heap_live_mb").asLong(-1);
+      assertThat(live).as("heap_live_mb").isPositive().isLessThanOrEqualTo(lines.get(i).path("heap_committed_mb").asLong());
+    }
+    assertThat(s.path("heap_live_mb_per_repetition")).hasSize(2);
+    assertThat(s.path("heap_after_gc_mb_per_repetition")).hasSize(2);
   }
 
   @Test

@@ -98,6 +98,11 @@ final class BenchCommand implements Callable<Integer> {
         description = "Repetitions, each on a fresh embedded database; then a summary line (median, min-max).")
     int repeat;
 
+    @Option(names = "--heap-live", description = "In-process only: after each repetition's numbers are taken, force a full"
+        + " collection and report the heap that survives it (heap_live_mb), the leak test for repeated runs. The collector"
+        + " may then shrink the heap, so later repetitions' RSS starts lower than without it.")
+    boolean heapLive;
+
     @Option(names = "--json", description = "Print only the JSON lines (no progress or summary on stderr).")
     boolean json;
 
@@ -123,6 +128,7 @@ final class BenchCommand implements Callable<Integer> {
       c.warmupTime = warmupTime;
       c.repeat = repeat;
       c.json = json;
+      c.heapLive = heapLive;
       c.databaseUrl = databaseUrl;
       c.address = address;
       c.token = token;
