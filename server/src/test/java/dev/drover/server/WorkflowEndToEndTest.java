@@ -265,8 +265,14 @@ class WorkflowEndToEndTest {
     @Test
     void a_single_step_runs_success_is_recorded_on_its_step_and_its_run() {
         // Single-step runs take the one-statement completion path (StepReports.completeSingleSteps).
+        var before = TestServer.shared().engine().stats().snapshot();
         RunHandle run = client.run("e2e-echo", Map.of("k", "v"));
         RunInfo done = run.await(Duration.ofSeconds(30));
+        for (int i = 0; i < 2; i++) client.run("e2e-echo", Map.of("i", i)).await(Duration.ofSeconds(30));
+        // It did: the path is only taken while the server still holds the task (81aeaea had released it
+        // first, and every success took the general transaction).
+        var after = TestServer.shared().engine().stats().snapshot();
+        assertThat(after.oneStatementReports() - before.oneStatementReports()).isGreaterThanOrEqualTo(3);
 
         assertThat(done.status()).isEqualTo(RunStatus.SUCCEEDED);
         assertThat(done.output(Map.class)).containsEntry("in", Map.of("k", "v"));

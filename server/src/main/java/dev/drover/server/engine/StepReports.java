@@ -108,9 +108,13 @@ public final class StepReports {
         // the report's transaction part of every slot's cycle. At a steady 5,000/s with 1,000 slots,
         // runs waited up to seconds for a slot that way (bench/README.md, session 16). A report that
         // then fails leaves its task leased, as before: the SDK sends it again, or the lease expires.
+        // Whether the successes are all single-step runs' is known only while the session still holds
+        // their tasks, so it is asked before the release below forgets them. (81aeaea released first,
+        // and every report took the general transaction's six round trips instead of one statement.)
+        boolean oneStatement = failedIdx.isEmpty() && !completedIdx.isEmpty() && completedIdx.size() <= ONE_STATEMENT_MAX
+                && registry.allSingleSteps(workerId, taskIds(events, completedIdx));
         boolean elsewhere = release(workerId, events);
-        Effects fx = failedIdx.isEmpty() && !completedIdx.isEmpty() && completedIdx.size() <= ONE_STATEMENT_MAX
-                ? completeSingleSteps(workerId, events, completedIdx, outputs, accepted) : null;
+        Effects fx = oneStatement ? completeSingleSteps(workerId, events, completedIdx, outputs, accepted) : null;
         Effects[] attempt = new Effects[1];
         // The steps a success makes ready go back to the reporting worker when it has room (hand-off).
         WorkerSession handOffTo = fx == null && roomForHandOffs ? here : null;
@@ -179,6 +183,12 @@ public final class StepReports {
     }
 
     /** Frees the slots of the reported attempts; true when the worker's stream is held by another replica. */
+    private static Long[] taskIds(List<StepEvent> events, List<Integer> idx) {
+        Long[] ids = new Long[idx.size()];
+        for (int k = 0; k < ids.length; k++) ids[k] = events.get(idx.get(k)).getTaskId();
+        return ids;
+    }
+
     private boolean release(UUID workerId, List<StepEvent> events) {
         boolean elsewhere = false;
         for (StepEvent e : events) {
@@ -262,8 +272,8 @@ public final class StepReports {
             outs[k] = outputs.get(i);
             if (indexByTask.put(e.getTaskId(), i) != null) return null; // the same task twice: let the general path sort it out
         }
-        if (!registry.allSingleSteps(workerId, ids)) return null;
         List<TaskQueries.CompletedSingle> done = db.inOneKeyedStatement(tx -> tasks.completeSingleSteps(tx, workerId, ids, attempts, outs));
+        stats.oneStatementReports.add(m);
         Effects fx = new Effects();
         for (int i : completedIdx) accepted[i] = false;
         for (TaskQueries.CompletedSingle c : done) {
