@@ -223,6 +223,12 @@ public final class BenchRunner {
       sb.append(String.format(Locale.ROOT, "%n       latency p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms",
           lat.path("p50").asDouble(), lat.path("p95").asDouble(), lat.path("p99").asDouble(), lat.path("max").asDouble()));
     }
+    JsonNode disk = l.get("disk_sync_ms");
+    if (disk != null && disk.isObject()) {
+      sb.append(String.format(Locale.ROOT, "%n       disk write+fdatasync p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, over 4 ms %.2f%%",
+          disk.path("p50").asDouble(), disk.path("p99").asDouble(), disk.path("p999").asDouble(), disk.path("max").asDouble(),
+          disk.path("over_4ms_pct").asDouble()));
+    }
     if (l.hasNonNull("server_rss_mb")) {
       sb.append(String.format(Locale.ROOT, "%n       rss %d MB (process peak %s MB), heap %s MB committed, %s MB after the last GC",
           l.get("server_rss_mb").asLong(), l.path("server_rss_peak_mb").asText(), l.path("heap_committed_mb").asText(),

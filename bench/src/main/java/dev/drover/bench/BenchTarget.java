@@ -117,6 +117,14 @@ public final class BenchTarget implements AutoCloseable {
     return server;
   }
 
+  /**
+   * The directory on the disk the database writes to when the benchmark started it (embedded
+   * PostgreSQL); otherwise the JVM's temporary directory, which may be on another disk.
+   */
+  Path diskProbeDir() {
+    return tempDir != null ? tempDir : Path.of(System.getProperty("java.io.tmpdir"));
+  }
+
   /** {@code host:port} of the gRPC endpoint. */
   public String address() {
     return address;

@@ -9,7 +9,9 @@ import dev.drover.sdk.Worker;
  * due at begin + i/R; a late call is not skipped, the next ones catch up), into an idle worker.
  * Latency = just before the trigger call to the step's first line (like the peers' "C" phase).
  * After the common warm-up, unmeasured 5-s phases of the same pattern until the JIT is quiet
- * ({@link Harness#warmAtPattern}; JSON {@code latency_warmup}).
+ * ({@link Harness#warmAtPattern}; JSON {@code latency_warmup}). After the window, the disk's own
+ * write+fdatasync time on the database's filesystem ({@link DiskProbe}; JSON {@code disk_sync_ms}): the
+ * floor under the tail, since every trigger waits for one such flush.
  */
 final class Latency implements Workload {
   @Override
@@ -49,6 +51,11 @@ final class Latency implements Workload {
     } finally {
       Harness.stop(w);
     }
+    // The disk's own flush time, after the window (during it, the probe's flushes would queue with the
+    // commits it measures): as many flushes as the window committed triggers, within 1,000, at 200/s.
+    int probeSamples = (int) Math.max(200, Math.min(1000, runs));
+    java.nio.file.Path probeDir = h.target.diskProbeDir();
+    ObjectNode disk = DiskProbe.measure(probeDir, probeSamples, DISK_PROBE_RATE);
     long start = sent.start();
     int behind = sent.behind();
     long lastCall = sent.lastCall();
@@ -63,8 +70,13 @@ final class Latency implements Workload {
     if (warm != null) {
       warm.putInto(o, "latency_warmup");
     }
+    o.set("disk_sync_ms", disk);
+    o.put("disk_probe_path", probeDir.toString());
     return o;
   }
+
+  /** Flushes per second of the disk probe (each trigger and each report commit one at 100 runs/s). */
+  static final double DISK_PROBE_RATE = 200;
 
   /** Seconds of one unmeasured phase at the measured rate (at most --runs runs). */
   static final double WARM_PHASE_SECONDS = 5;

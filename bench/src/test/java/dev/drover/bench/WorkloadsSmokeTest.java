@@ -116,6 +116,11 @@ class WorkloadsSmokeTest {
     JsonNode l = only(run("latency", c -> c.runs = 100));
     assertCommonFields(l, "latency", 100, true);
     assertThat(l.path("offered_rate_per_s").asDouble()).isPositive();
+    JsonNode disk = l.path("disk_sync_ms");
+    assertThat(disk.path("count").asInt()).isEqualTo(200);
+    assertThat(disk.path("p50").asDouble()).isPositive();
+    assertThat(disk.path("p99").asDouble()).isGreaterThanOrEqualTo(disk.path("p50").asDouble());
+    assertThat(disk.path("max").asDouble()).isGreaterThanOrEqualTo(disk.path("p999").asDouble());
   }
 
   @Test
