@@ -8,7 +8,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
+import org.HdrHistogram.Histogram;
 
 /**
  * What a durable commit costs the disk alone: an 8-KiB write followed by {@code fdatasync}
@@ -29,7 +29,8 @@ final class DiskProbe {
   /** {@code samples} timed write+fdatasync pairs at {@code ratePerS} in a scratch file under {@code dir}. */
   static ObjectNode measure(Path dir, int samples, double ratePerS) throws IOException {
     Path file = Files.createTempFile(dir, "drover-disk-probe-", ".dat");
-    double[] ms = new double[samples];
+    Histogram h = Harness.empty();
+    int over4ms = 0;
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
       ByteBuffer block = ByteBuffer.allocateDirect(BLOCK);
       // Preallocate, as PostgreSQL does for WAL segments, so that no flush has to allocate blocks.
@@ -46,25 +47,21 @@ final class DiskProbe {
         long t0 = System.nanoTime();
         ch.write(block, (i * (long) BLOCK) % SPAN);
         ch.force(false);
-        ms[i] = (System.nanoTime() - t0) / 1e6;
+        long took = System.nanoTime() - t0;
+        h.recordValue(took);
+        if (took > 4_000_000L) over4ms++;
       }
     } finally {
       Files.deleteIfExists(file);
     }
-    Arrays.sort(ms);
     ObjectNode o = JsonNodeFactory.instance.objectNode();
     o.put("count", samples);
     o.put("rate_per_s", ratePerS);
-    o.put("p50", Reports.round(at(ms, 0.50), 3));
-    o.put("p99", Reports.round(at(ms, 0.99), 3));
-    o.put("p999", Reports.round(at(ms, 0.999), 3));
-    o.put("max", Reports.round(ms[samples - 1], 3));
-    long over = Arrays.stream(ms).filter(v -> v > 4.0).count();
-    o.put("over_4ms_pct", Reports.round(100.0 * over / samples, 2));
+    o.put("p50", Reports.round(Reports.ms(h.getValueAtPercentile(50)), 3));
+    o.put("p99", Reports.round(Reports.ms(h.getValueAtPercentile(99)), 3));
+    o.put("p999", Reports.round(Reports.ms(h.getValueAtPercentile(99.9)), 3));
+    o.put("max", Reports.round(Reports.ms(h.getMaxValue()), 3));
+    o.put("over_4ms_pct", Reports.round(100.0 * over4ms / samples, 2));
     return o;
-  }
-
-  private static double at(double[] sorted, double q) {
-    return sorted[Math.min(sorted.length - 1, (int) Math.floor(q * sorted.length))];
   }
 }
