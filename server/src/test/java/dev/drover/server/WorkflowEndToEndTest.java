@@ -263,19 +263,6 @@ class WorkflowEndToEndTest {
     }
 
     @Test
-    void an_idle_worker_is_not_probed_for_queued_work_after_every_report() {
-        // Each trigger goes straight to the idle worker (direct dispatch), so the queue stays empty. A
-        // report's freed slot wakes the dispatcher; within a moment of a probe that found nothing, and with
-        // no signal of new work since, it does not ask PostgreSQL again (Dispatcher.probeQuietNanos).
-        var before = TestServer.shared().engine().stats().snapshot();
-        List<RunHandle> runs = new java.util.ArrayList<>();
-        for (int i = 0; i < 20; i++) runs.add(client.run("e2e-echo", Map.of("i", i)));
-        for (RunHandle r : runs) assertThat(r.await(Duration.ofSeconds(30)).status()).isEqualTo(RunStatus.SUCCEEDED);
-        var after = TestServer.shared().engine().stats().snapshot();
-        assertThat(after.probesSkipped() - before.probesSkipped()).isPositive();
-    }
-
-    @Test
     void a_single_step_runs_success_is_recorded_on_its_step_and_its_run() {
         // Single-step runs take the one-statement completion path (StepReports.completeSingleSteps).
         var before = TestServer.shared().engine().stats().snapshot();

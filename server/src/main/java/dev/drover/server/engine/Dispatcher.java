@@ -67,29 +67,6 @@ final class Dispatcher implements Runnable {
         this.settings = settings;
     }
 
-    /**
-     * Counts the wakes that may mean ready work this server was not told about through {@link Backlog}:
-     * another replica's "new work" notification, a rate limit's units coming back, work queued here.
-     * A wake because a worker freed slots is not one of them.
-     */
-    private final java.util.concurrent.atomic.AtomicLong workSignals = new java.util.concurrent.atomic.AtomicLong();
-
-    /** Wakes the dispatcher because queued work may exist that no claim has looked for yet. */
-    void wakeForWork() {
-        workSignals.incrementAndGet();
-        wake();
-    }
-
-    /**
-     * How long an empty probe stands for a worker that only freed slots since: the queue cannot have
-     * gained ready work unseen, except tasks whose delay ran out, which the poll (every
-     * {@code pollInterval}) finds. At 100 idle runs/s a probe ran after every report (970 of 1,000),
-     * one of a run's three round trips to PostgreSQL (bench/README.md, session 19).
-     */
-    private long probeQuietNanos() {
-        return settings.pollInterval().toNanos() / 2;
-    }
-
     void wake() {
         // One token per dispatcher thread (offers beyond capacity are dropped: they are already awake).
         for (int i = 0; i < THREADS; i++) signal.offer(Boolean.TRUE);
@@ -157,19 +134,9 @@ final class Dispatcher implements Runnable {
      */
     private int dispatchTo(WorkerSession s, int limit) {
         long t0 = System.nanoTime();
-        if (!knownBacklog(s)) {
-            long signals = workSignals.get();
-            if (signals == s.emptyProbeSignals && System.nanoTime() - s.emptyProbeAtNanos < probeQuietNanos()) {
-                stats.probesSkipped.increment();
-                s.unreserve(limit);
-                return 0;
-            }
-            if (!db.inOneKeyedStatement(tx -> tasks.anyReady(tx, s.tenantId, s.actions))) {
-                s.emptyProbeSignals = signals;
-                s.emptyProbeAtNanos = System.nanoTime();
-                s.unreserve(limit);
-                return 0;
-            }
+        if (!knownBacklog(s) && !db.inOneKeyedStatement(tx -> tasks.anyReady(tx, s.tenantId, s.actions))) {
+            s.unreserve(limit);
+            return 0;
         }
         RateLimits.Admission[] admission = new RateLimits.Admission[1];
         // The claims are keyed (see TaskQueries.CLAIM), and so are the reads of parent outputs and contexts;

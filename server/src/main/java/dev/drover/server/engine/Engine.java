@@ -55,7 +55,7 @@ public final class Engine implements AutoCloseable {
         this.reports = new StepReports(db, progress, registry, this, stats, catalog, backlog);
         this.rateLimits = new RateLimits(db, catalog);
         this.dispatcher = new Dispatcher(db, registry, catalog, settings, stats, backlog, rateLimits);
-        rateLimits.onAvailable(dispatcher::wakeForWork);
+        rateLimits.onAvailable(dispatcher::wake);
         this.waits = new Waits(db, progress, this);
         this.replays = new Replays(db, catalog, progress, this);
         // A pushed event wakes the steps waiting for it, in the push's own transaction.
@@ -82,7 +82,7 @@ public final class Engine implements AutoCloseable {
     /** Another replica queued work, or asks the replica holding a worker's stream to stop an attempt. */
     private void onNotification(String channel, String payload) {
         if (WORK_CHANNEL.equals(channel)) {
-            dispatcher.wakeForWork();
+            dispatcher.wake();
         } else if (RELEASE_CHANNEL.equals(channel)) {
             boolean freed = false;
             for (String id : payload.split(",")) {
@@ -194,7 +194,7 @@ public final class Engine implements AutoCloseable {
             }
         }
         if (fx.workQueued) {
-            dispatcher.wakeForWork();
+            dispatcher.wake();
             workToAnnounce.set(true);
         }
     }

@@ -20,20 +20,18 @@ public final class EngineStats {
     final LongAdder handedOff = new LongAdder();
     /** Successes of single-step runs recorded by one autocommitted statement (no report transaction). */
     final LongAdder oneStatementReports = new LongAdder();
-    /** Wakes for freed slots that skipped the probe for queued work: one had just found none. */
-    final LongAdder probesSkipped = new LongAdder();
 
     public record Snapshot(long claimBatches, long claimedTasks, long claimMicros, long reportBatches, long reportEvents,
                            long reportMicros, long triggerGroups, long triggeredRuns, long triggerMicros, long handedOff,
-                           long oneStatementReports, long probesSkipped) {
+                           long oneStatementReports) {
         @Override
         public String toString() {
             return String.format("claims %d (avg %.1f tasks, %.2f ms) | reports %d (avg %.1f events, %.2f ms) | "
-                            + "trigger groups %d (avg %.1f runs, %.2f ms) | handed off %d | one-statement successes %d | probes skipped %d",
+                            + "trigger groups %d (avg %.1f runs, %.2f ms) | handed off %d | one-statement successes %d",
                     claimBatches, avg(claimedTasks, claimBatches), avg(claimMicros, claimBatches) / 1000,
                     reportBatches, avg(reportEvents, reportBatches), avg(reportMicros, reportBatches) / 1000,
                     triggerGroups, avg(triggeredRuns, triggerGroups), avg(triggerMicros, triggerGroups) / 1000, handedOff,
-                    oneStatementReports, probesSkipped);
+                    oneStatementReports);
         }
 
         private static double avg(long a, long b) {
@@ -44,6 +42,6 @@ public final class EngineStats {
     public Snapshot snapshot() {
         return new Snapshot(claimBatches.sum(), claimedTasks.sum(), claimNanos.sum() / 1000, reportBatches.sum(),
                 reportEvents.sum(), reportNanos.sum() / 1000, triggerGroups.sum(), triggeredRuns.sum(),
-                triggerNanos.sum() / 1000, handedOff.sum(), oneStatementReports.sum(), probesSkipped.sum());
+                triggerNanos.sum() / 1000, handedOff.sum(), oneStatementReports.sum());
     }
 }

@@ -50,13 +50,6 @@ final class WorkerSession {
 
     private int actionOffset;
 
-    /**
-     * When the dispatcher last probed for this worker's actions and found nothing, and the count of
-     * work signals then (see {@link Dispatcher#wakeForWork}); only the dispatcher thread uses them.
-     */
-    long emptyProbeAtNanos;
-    long emptyProbeSignals = -1;
-
     /** Where the next claim starts in {@link #actions} (only the dispatcher thread calls this). */
     int nextActionOffset() {
         actionOffset = (actionOffset + 1) % actions.length;
