@@ -34,6 +34,12 @@ import org.HdrHistogram.Recorder;
  * statement per 64, on the keyed pool, as the engine records a worker's small report batches). It is the most this schema and these statements give on the
  * machine: the gap to {@code burn-down} is the engine, the transport and the worker; the gap to a
  * target is the store's.
+ *
+ * <p>{@code --shape one-row} and {@code one-row-hot} run the same threads against the shape the
+ * remaining throughput targets point to ({@link OneRowShape}: one hot row per single-step run, moved
+ * to history at its success; {@code -hot} with indexes the claim's update does not touch), on scratch
+ * tables beside the engine's. Each repetition reports every table's inserts, updates, HOT updates and
+ * deletes ({@code table_writes}).
  */
 final class Ceiling implements Workload {
   private static final String TENANT = "default";
@@ -44,6 +50,9 @@ final class Ceiling implements Workload {
   /** Successes per completion statement: the engine's one-statement form takes up to 64 (StepReports). */
   private static final int COMPLETE_CHUNK = 64;
   private static final int COMPLETERS = 2;
+  static final String SHAPE_TODAY = "today";
+  static final String SHAPE_ONE_ROW = "one-row";
+  static final String SHAPE_ONE_ROW_HOT = "one-row-hot";
 
   @Override
   public String name() {
@@ -68,24 +77,36 @@ final class Ceiling implements Workload {
     int slots = h.cfg.slotsOr(BurnDown.DEFAULT_SLOTS);
     int batch = h.cfg.batchSizeOr(Harness.MAX_BATCH);
     int callers = h.cfg.concurrencyOr(1);
+    String shape = h.cfg.shapeOr(SHAPE_TODAY);
     Database db = h.target.server().database();
+    Shape<?> store = shape.equals(SHAPE_TODAY) ? new Today(db) : new OneRow(db, shape.equals(SHAPE_ONE_ROW_HOT));
     int warmup = h.cfg.warmupOr(2000) == 0 ? 0 : Math.min(runs, 20_000);
-    if (warmup > 0) {
-      h.progress("warming up: " + warmup + " runs inserted, claimed and completed (unmeasured)");
-      insert(db, warmup, batch, callers, new Recorder(3));
-      drain(db, warmup, slots, new Recorder(3), new Recorder(3), new AtomicLong());
-    }
-    h.progress("inserting " + runs + " runs (insertWithSteps, batches of " + batch + ", " + callers + " caller(s))");
     Recorder inserts = new Recorder(3);
-    long insertNanos = insert(db, runs, batch, callers, inserts);
-    h.progress("draining: one thread claims (up to " + CLAIM_BATCH + " per statement, " + slots
-        + " in flight), two complete (64 per statement)");
     Recorder claims = new Recorder(3);
     Recorder completes = new Recorder(3);
     AtomicLong claimStatements = new AtomicLong();
-    long drainNanos = drain(db, runs, slots, claims, completes, claimStatements);
+    long insertNanos;
+    long drainNanos;
+    try {
+      if (warmup > 0) {
+        h.progress("warming up (" + shape + " shape): " + warmup + " runs inserted, claimed and completed (unmeasured)");
+        insert(store, warmup, batch, callers, new Recorder(3));
+        drain(store, warmup, slots, new Recorder(3), new Recorder(3), new AtomicLong());
+      }
+      h.progress("inserting " + runs + " runs (" + store.insertNote() + ", batches of " + batch + ", " + callers
+          + " caller(s))");
+      insertNanos = insert(store, runs, batch, callers, inserts);
+      h.progress("draining: one thread claims (up to " + CLAIM_BATCH + " per statement, " + slots
+          + " in flight), two complete (64 per statement)");
+      drainNanos = drain(store, runs, slots, claims, completes, claimStatements);
+      store.check(runs + warmup);
+    } finally {
+      store.close();
+    }
+    ObjectNode tables = tableStats(db, store.tables(), store.statsWaitMs(), runs + warmup);
 
     ObjectNode p = Workload.params();
+    p.put("shape", shape);
     p.put("slots", slots);
     p.put("batch_size", batch);
     p.put("concurrency", callers);
@@ -100,14 +121,270 @@ final class Ceiling implements Workload {
     o.put("claimed_per_statement", Reports.round(runs / (double) Math.max(1, claimStatements.get()), 1));
     o.set("claim_ms", Reports.percentiles(claims.getIntervalHistogram()));
     o.set("complete_ms", Reports.percentiles(completes.getIntervalHistogram()));
-    o.put("ceiling_note", "store statements only: insertWithSteps per batch in one transaction, claim (TaskQueries.claim) "
-        + "on one thread, completeSingleSteps (keyed pool, 64 per statement) on two; no engine, gRPC or worker");
+    o.set("table_writes", tables);
+    o.put("ceiling_note", store.note());
     return o;
   }
 
-  /** Inserts {@code n} queued no-op runs with their step rows and tasks; returns the elapsed nanos. */
-  private static long insert(Database db, int n, int batch, int callers, Recorder calls) throws Exception {
-    RunQueries runQueries = new RunQueries();
+  /**
+   * The statements of one store shape, called from several threads: the inserting callers, the one
+   * claiming thread and the two completing threads.
+   */
+  private interface Shape<T> extends AutoCloseable {
+    /** Writes runs {@code from .. from + size - 1} as one durable batch. */
+    void insert(int from, int size) throws Exception;
+
+    /** Claims up to {@code want} queued tasks (one durable statement or transaction). */
+    List<T> claim(int want) throws Exception;
+
+    /** Records the successes of claimed tasks; returns how many the fence let through. */
+    int complete(List<T> done) throws Exception;
+
+    /** After the drain: nothing may be left queued or leased, and everything must be in history. */
+    void check(int total) throws Exception;
+
+    String insertNote();
+
+    String note();
+
+    /** The tables the shape writes, for their write counters (reported after the sessions closed). */
+    List<String> tables();
+
+    /**
+     * How long the counters take to arrive: a backend that ends reports at once, an idle pooled one
+     * within PostgreSQL's idle flush interval (10 s).
+     */
+    long statsWaitMs();
+
+    @Override
+    void close() throws Exception;
+  }
+
+  /** Today's schema and the engine's own statements. */
+  private static final class Today implements Shape<Claimed> {
+    private final Database db;
+    private final RunQueries runQueries = new RunQueries();
+    private final TaskQueries tasks = new TaskQueries();
+    private final UUID worker = UUID.randomUUID();
+
+    Today(Database db) {
+      this.db = db;
+    }
+
+    @Override
+    public void insert(int from, int size) {
+      List<NewRun> rows = new ArrayList<>(size);
+      List<NewStepRun> steps = new ArrayList<>(size);
+      List<NewTask> taskRows = new ArrayList<>(size);
+      long t = System.nanoTime();
+      for (int i = 0; i < size; i++) {
+        UUID id = uuidV7();
+        rows.add(new NewRun(id, TENANT, NoopWorkflow.NAME, "1", new BenchInput(0, from + i, t, 0).json(), "{}", 0,
+            null, 1, false, null, null, null, null));
+        steps.add(new NewStepRun(id, STEP, "queued", 0, null));
+        taskRows.add(new NewTask(TENANT, id, STEP, NoopWorkflow.NAME, "1", 0, 3, 1, 0, 0, null));
+      }
+      // As the engine writes a runMany call: one transaction on the insert pool, the outcome read back.
+      db.inInsertTx(tx -> {
+        RunQueries.Triggered written = runQueries.insertWithSteps(tx, rows, steps, taskRows, LEASE_MS);
+        return runQueries.outcome(tx, rows, written.inserted());
+      });
+    }
+
+    @Override
+    public List<Claimed> claim(int want) {
+      return db.inTx(tx -> tasks.claim(tx, TENANT, ACTION, want, worker, "{}", LEASE_MS));
+    }
+
+    @Override
+    public int complete(List<Claimed> done) {
+      int k = done.size();
+      Long[] ids = new Long[k];
+      Integer[] attempts = new Integer[k];
+      String[] outputs = new String[k];
+      for (int i = 0; i < k; i++) {
+        ids[i] = done.get(i).task().id();
+        attempts[i] = done.get(i).task().attempt();
+        outputs[i] = "null";
+      }
+      return db.inOneKeyedStatement(tx -> tasks.completeSingleSteps(tx, worker, ids, attempts, outputs)).size();
+    }
+
+    @Override
+    public void check(int total) {
+      // The completion statement's count is the engine's own check (a run it did not finish is not counted).
+    }
+
+    @Override
+    public String insertNote() {
+      return "insertWithSteps";
+    }
+
+    @Override
+    public String note() {
+      return "store statements only: insertWithSteps per batch in one transaction, claim (TaskQueries.claim) "
+          + "on one thread, completeSingleSteps (keyed pool, 64 per statement) on two; no engine, gRPC or worker";
+    }
+
+    @Override
+    public List<String> tables() {
+      return List.of("drover_run", "drover_step_run", "drover_task");
+    }
+
+    @Override
+    public long statsWaitMs() {
+      return 11_000;
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  /** One hot row per single-step run, moved to history at its success ({@link OneRowShape}). */
+  private static final class OneRow implements Shape<OneRowShape.Held> {
+    private final OneRowShape shape;
+    private final Database db;
+    private final UUID worker = UUID.randomUUID();
+    private final List<OneRowShape.Session> sessions = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final ThreadLocal<OneRowShape.Session> session = new ThreadLocal<>();
+
+    OneRow(Database db, boolean hot) throws Exception {
+      this.db = db;
+      shape = new OneRowShape(db, hot);
+      shape.create();
+    }
+
+    private OneRowShape.Session session() throws Exception {
+      OneRowShape.Session s = session.get();
+      if (s == null) {
+        s = shape.new Session();
+        sessions.add(s);
+        session.set(s);
+      }
+      return s;
+    }
+
+    @Override
+    public void insert(int from, int size) throws Exception {
+      List<UUID> ids = new ArrayList<>(size);
+      List<String> inputs = new ArrayList<>(size);
+      long t = System.nanoTime();
+      for (int i = 0; i < size; i++) {
+        ids.add(uuidV7());
+        inputs.add(new BenchInput(0, from + i, t, 0).json());
+      }
+      session().insert(ids, inputs, TENANT, NoopWorkflow.NAME, STEP, ACTION, System.currentTimeMillis());
+    }
+
+    @Override
+    public List<OneRowShape.Held> claim(int want) throws Exception {
+      return session().claim(TENANT, ACTION, want, worker);
+    }
+
+    @Override
+    public int complete(List<OneRowShape.Held> done) throws Exception {
+      return session().complete(done, "null", worker);
+    }
+
+    @Override
+    public void check(int total) throws Exception {
+      long hot = session().count("drover_shape_job");
+      long done = session().count("drover_shape_done");
+      if (hot != 0 || done != total) {
+        throw new IllegalStateException("one-row shape: " + hot + " rows left in the hot table, " + done
+            + " in history, expected 0 and " + total);
+      }
+    }
+
+    @Override
+    public String insertNote() {
+      return "one COPY per batch into the hot table";
+    }
+
+    @Override
+    public String note() {
+      return "one-row shape (OneRowShape, drover_shape_job/drover_shape_done, dropped afterwards): COPY per batch in one "
+          + "transaction, claim (one autocommitted statement) on one thread, completion moving rows to history (64 per "
+          + "statement) on two; no engine, gRPC or worker";
+    }
+
+    @Override
+    public List<String> tables() {
+      return List.of("drover_shape_job", "drover_shape_done");
+    }
+
+    @Override
+    public long statsWaitMs() {
+      return 0; // read in close(), before the tables are dropped
+    }
+
+    @Override
+    public void close() throws Exception {
+      for (OneRowShape.Session s : sessions) s.close();
+      if (!sessions.isEmpty()) sleep(1_200); // the sessions' backends report as they end
+      for (String t : tables()) {
+        long[] v = readCounters(db, t);
+        if (v != null) TABLE_COUNTERS.put(t, v);
+      }
+      shape.drop();
+    }
+  }
+
+  /**
+   * Inserts, updates (and how many of them HOT: no index entry written) and deletes per table, from
+   * {@code pg_stat_user_tables}. A backend reports its counters when it ends or at most a second after
+   * a transaction (when idle, within ten), so this waits for them to arrive. The one-row shape's tables
+   * are dropped by then: their counters are read before (see OneRow#close).
+   */
+  private static ObjectNode tableStats(Database db, List<String> tables, long waitMs, long total) {
+    ObjectNode out = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+    // The last table's deletes (today's tasks) or inserts (the one-row shape's history) count every run.
+    long until = System.nanoTime() + waitMs * 1_000_000;
+    String last = tables.get(tables.size() - 1);
+    for (long[] v = readCounters(db, last); v != null && Math.max(v[0], v[3]) < total && System.nanoTime() < until;
+         v = readCounters(db, last)) {
+      sleep(250);
+    }
+    for (String t : tables) {
+      long[] v = TABLE_COUNTERS.remove(t);
+      if (v == null) v = readCounters(db, t);
+      if (v == null) continue;
+      ObjectNode n = out.putObject(t);
+      n.put("inserts", v[0]);
+      n.put("updates", v[1]);
+      n.put("hot_updates", v[2]);
+      n.put("deletes", v[3]);
+    }
+    return out;
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Counters read just before a scratch table was dropped. */
+  private static final java.util.Map<String, long[]> TABLE_COUNTERS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static long[] readCounters(Database db, String table) {
+    if (TABLE_COUNTERS.containsKey(table)) return TABLE_COUNTERS.get(table);
+    try (java.sql.Connection c = db.openConnection();
+         java.sql.PreparedStatement ps = c.prepareStatement(
+             "SELECT n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables WHERE relname = ?")) {
+      ps.setString(1, table);
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)} : null;
+      }
+    } catch (java.sql.SQLException e) {
+      return null;
+    }
+  }
+
+  /** Inserts {@code n} queued no-op runs in batches from {@code callers} threads; returns the elapsed nanos. */
+  private static long insert(Shape<?> store, int n, int batch, int callers, Recorder calls) throws Exception {
     AtomicInteger next = new AtomicInteger();
     ExecutorService pool = Executors.newFixedThreadPool(callers);
     long start = System.nanoTime();
@@ -116,23 +393,8 @@ final class Ceiling implements Workload {
       for (int c = 0; c < callers; c++) {
         done.add(pool.submit(() -> {
           for (int from; (from = next.getAndAdd(batch)) < n; ) {
-            int size = Math.min(batch, n - from);
-            List<NewRun> rows = new ArrayList<>(size);
-            List<NewStepRun> steps = new ArrayList<>(size);
-            List<NewTask> tasks = new ArrayList<>(size);
             long t = System.nanoTime();
-            for (int i = 0; i < size; i++) {
-              UUID id = uuidV7();
-              rows.add(new NewRun(id, TENANT, NoopWorkflow.NAME, "1", new BenchInput(0, from + i, t, 0).json(), "{}", 0,
-                  null, 1, false, null, null, null, null));
-              steps.add(new NewStepRun(id, STEP, "queued", 0, null));
-              tasks.add(new NewTask(TENANT, id, STEP, NoopWorkflow.NAME, "1", 0, 3, 1, 0, 0, null));
-            }
-            // As the engine writes a runMany call: one transaction on the insert pool, the outcome read back.
-            db.inInsertTx(tx -> {
-              RunQueries.Triggered written = runQueries.insertWithSteps(tx, rows, steps, tasks, LEASE_MS);
-              return runQueries.outcome(tx, rows, written.inserted());
-            });
+            store.insert(from, Math.min(batch, n - from));
             calls.recordValue(System.nanoTime() - t);
           }
           return null;
@@ -147,14 +409,12 @@ final class Ceiling implements Workload {
 
   /**
    * Claims and completes {@code n} tasks: this thread claims while at most {@code slots} are in flight,
-   * a second thread completes each claimed batch. Returns the elapsed nanos.
+   * two others complete each claimed chunk. Returns the elapsed nanos.
    */
-  private static long drain(Database db, int n, int slots, Recorder claims, Recorder completes, AtomicLong statements)
-      throws Exception {
-    TaskQueries tasks = new TaskQueries();
-    UUID worker = UUID.randomUUID();
+  private static <T> long drain(Shape<T> store, int n, int slots, Recorder claims, Recorder completes,
+                                AtomicLong statements) throws Exception {
     Semaphore room = new Semaphore(slots);
-    BlockingQueue<List<Claimed>> claimed = new ArrayBlockingQueue<>(slots);
+    BlockingQueue<List<T>> claimed = new ArrayBlockingQueue<>(slots);
     AtomicInteger completed = new AtomicInteger();
     ExecutorService completer = Executors.newFixedThreadPool(COMPLETERS);
     long start = System.nanoTime();
@@ -163,19 +423,11 @@ final class Ceiling implements Workload {
       for (int c = 0; c < COMPLETERS; c++) {
         completions.add(completer.submit(() -> {
           while (completed.get() < n) {
-            List<Claimed> b = claimed.poll(100, TimeUnit.MILLISECONDS);
+            List<T> b = claimed.poll(100, TimeUnit.MILLISECONDS);
             if (b == null) continue;
             int k = b.size();
-            Long[] ids = new Long[k];
-            Integer[] attempts = new Integer[k];
-            String[] outputs = new String[k];
-            for (int i = 0; i < k; i++) {
-              ids[i] = b.get(i).task().id();
-              attempts[i] = b.get(i).task().attempt();
-              outputs[i] = "null";
-            }
             long t = System.nanoTime();
-            int counted = db.inOneKeyedStatement(tx -> tasks.completeSingleSteps(tx, worker, ids, attempts, outputs)).size();
+            int counted = store.complete(b);
             completes.recordValue(System.nanoTime() - t);
             if (counted != k) throw new IllegalStateException(k + " completed, " + counted + " counted: the fence refused some");
             completed.addAndGet(k);
@@ -190,7 +442,7 @@ final class Ceiling implements Workload {
         if (!room.tryAcquire(100, TimeUnit.MILLISECONDS)) continue;
         int want = 1 + Math.min(CLAIM_BATCH - 1, room.drainPermits());
         long t = System.nanoTime();
-        List<Claimed> got = db.inTx(tx -> tasks.claim(tx, TENANT, ACTION, want, worker, "{}", LEASE_MS));
+        List<T> got = store.claim(want);
         claims.recordValue(System.nanoTime() - t);
         statements.incrementAndGet();
         room.release(want - got.size());
@@ -200,7 +452,7 @@ final class Ceiling implements Workload {
         taken += got.size();
         // Completed in chunks, as a worker's reports arrive: the engine takes one statement for up to 64.
         for (int from = 0; from < got.size(); from += COMPLETE_CHUNK) {
-          claimed.put(got.subList(from, Math.min(got.size(), from + COMPLETE_CHUNK)));
+          claimed.put(new ArrayList<>(got.subList(from, Math.min(got.size(), from + COMPLETE_CHUNK))));
         }
       }
       for (Future<?> f : completions) f.get();

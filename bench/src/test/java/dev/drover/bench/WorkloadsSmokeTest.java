@@ -217,6 +217,28 @@ class WorkloadsSmokeTest {
   }
 
   @Test
+  void ceilingOneRowShapeDrainsEveryRunIntoHistory() throws Exception {
+    JsonNode l = only(run("ceiling", c -> {
+      c.runs = 300;
+      c.shape = "one-row-hot";
+    }));
+    assertCommonFields(l, "ceiling", 300, false);
+    assertThat(l.path("parameters").path("shape").asText()).isEqualTo("one-row-hot");
+    // The warm-up's 300 and the measured 300: each claimed once and moved to history once (the shape's
+    // own check fails the run if any row is left behind).
+    JsonNode hot = l.path("table_writes").path("drover_shape_job");
+    assertThat(hot.path("inserts").asLong()).isEqualTo(600);
+    assertThat(hot.path("updates").asLong()).isEqualTo(600);
+    assertThat(hot.path("deletes").asLong()).isEqualTo(600);
+    assertThat(l.path("table_writes").path("drover_shape_done").path("inserts").asLong()).isEqualTo(600);
+  }
+
+  @Test
+  void ceilingRefusesAnUnknownShape() {
+    assertRefused("ceiling", c -> c.shape = "two-rows", "--shape");
+  }
+
+  @Test
   void ceilingNeedsAnInProcessServer() {
     assertRefused("ceiling", c -> c.address = "localhost:1", "in-process");
   }

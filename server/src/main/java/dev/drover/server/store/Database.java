@@ -214,6 +214,14 @@ public final class Database implements AutoCloseable {
         }
     }
 
+    /**
+     * A connection of its own, outside the pools, for tools that measure the database itself
+     * ({@code drover bench ceiling --shape}); the caller closes it. The engine never uses this.
+     */
+    public Connection openConnection() throws SQLException {
+        return java.sql.DriverManager.getConnection(jdbcUrl, user, password);
+    }
+
     /** True when a trivial query answers within two seconds. */
     public boolean ping() {
         try (Connection c = pool.getConnection(); var st = c.createStatement()) {
