@@ -57,7 +57,7 @@ public final class BenchConfig {
   public boolean baseline = true;
   /** Runs per {@code runMany} call ({@code --batch-size}, at most 10,000). */
   public Integer batchSize;
-  /** ceiling: the store shape measured, {@code today} or {@code one-row} ({@code --shape}). */
+  /** ceiling: the store shape measured, {@code today}, {@code one-row}, {@code one-row-hot} or {@code one-row-run-tables} ({@code --shape}). */
   public String shape;
 
   /** Creates a configuration with every workload default. */
@@ -118,7 +118,8 @@ public final class BenchConfig {
     check(backlog == null || backlog >= 0, "--backlog: must not be negative");
     check(batchSize == null || (batchSize >= 1 && batchSize <= 10_000), "--batch-size: must be between 1 and 10,000");
     check(shape == null || shape.equals(Ceiling.SHAPE_TODAY) || shape.equals(Ceiling.SHAPE_ONE_ROW)
-        || shape.equals(Ceiling.SHAPE_ONE_ROW_HOT), "--shape: must be today, one-row or one-row-hot");
+        || shape.equals(Ceiling.SHAPE_ONE_ROW_HOT) || shape.equals(Ceiling.SHAPE_ONE_ROW_RUN_TABLES),
+        "--shape: must be today, one-row, one-row-hot or one-row-run-tables");
     check(stallTimeout != null && !stallTimeout.isNegative() && !stallTimeout.isZero(), "--stall-timeout: must be positive");
     check(address == null || databaseUrl == null, "--address and --database-url: give one or the other");
     check(address != null || token == null, "--token: only meaningful with --address");

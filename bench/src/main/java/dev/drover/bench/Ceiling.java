@@ -27,8 +27,8 @@ import org.HdrHistogram.Recorder;
 /**
  * {@code ceiling}: the store alone. The same no-op runs as {@code bulk} and {@code burn-down}, written,
  * claimed and completed by the engine's own store statements called straight from JDBC on the server's
- * pools, with no engine, gRPC or worker in between: {@code RunQueries.insertWithSteps} in batches of
- * 10,000 (as a {@code runMany} call writes them), then one thread claiming ({@code TaskQueries.claim},
+ * pools, with no engine, gRPC or worker in between: {@code RunQueries.copyWithSteps} in batches of
+ * 10,000 (as a {@code runMany} call writes them; {@code insertWithSteps} below 500), then one thread claiming ({@code TaskQueries.claim},
  * up to 500 per statement, at most {@code --slots} in flight, as the dispatcher does for one worker)
  * while two others complete what was claimed with {@code TaskQueries.completeSingleSteps} (one
  * statement per 64, on the keyed pool, as the engine records a worker's small report batches). It is the most this schema and these statements give on the
@@ -37,7 +37,8 @@ import org.HdrHistogram.Recorder;
  *
  * <p>{@code --shape one-row} and {@code one-row-hot} run the same threads against the shape the
  * remaining throughput targets point to ({@link OneRowShape}: one hot row per single-step run, moved
- * to history at its success; {@code -hot} with indexes the claim's update does not touch), on scratch
+ * to history at its success; {@code -hot} with indexes the claim's update does not touch;
+ * {@code one-row-run-tables} as {@code -hot}, with history in today's run and step tables), on scratch
  * tables beside the engine's. Each repetition reports every table's inserts, updates, HOT updates and
  * deletes ({@code table_writes}).
  */
@@ -53,6 +54,7 @@ final class Ceiling implements Workload {
   static final String SHAPE_TODAY = "today";
   static final String SHAPE_ONE_ROW = "one-row";
   static final String SHAPE_ONE_ROW_HOT = "one-row-hot";
+  static final String SHAPE_ONE_ROW_RUN_TABLES = "one-row-run-tables";
 
   @Override
   public String name() {
@@ -79,7 +81,10 @@ final class Ceiling implements Workload {
     int callers = h.cfg.concurrencyOr(1);
     String shape = h.cfg.shapeOr(SHAPE_TODAY);
     Database db = h.target.server().database();
-    Shape<?> store = shape.equals(SHAPE_TODAY) ? new Today(db) : new OneRow(db, shape.equals(SHAPE_ONE_ROW_HOT));
+    Shape<?> store = shape.equals(SHAPE_TODAY) ? new Today(db)
+        : new OneRow(db, !shape.equals(SHAPE_ONE_ROW), shape.equals(SHAPE_ONE_ROW_RUN_TABLES));
+    java.util.Map<String, long[]> before = new java.util.HashMap<>();
+    for (String t : store.tables()) before.put(t, readCounters(db, t));
     int warmup = h.cfg.warmupOr(2000) == 0 ? 0 : Math.min(runs, 20_000);
     Recorder inserts = new Recorder(3);
     Recorder claims = new Recorder(3);
@@ -103,7 +108,7 @@ final class Ceiling implements Workload {
     } finally {
       store.close();
     }
-    ObjectNode tables = tableStats(db, store.tables(), store.statsWaitMs(), runs + warmup);
+    ObjectNode tables = tableStats(db, store.tables(), store.statsWaitMs(), runs + warmup, before);
 
     ObjectNode p = Workload.params();
     p.put("shape", shape);
@@ -184,11 +189,16 @@ final class Ceiling implements Workload {
         steps.add(new NewStepRun(id, STEP, "queued", 0, null));
         taskRows.add(new NewTask(TENANT, id, STEP, NoopWorkflow.NAME, "1", 0, 3, 1, 0, 0, null));
       }
-      // As the engine writes a runMany call: one transaction on the insert pool, the outcome read back.
-      db.inInsertTx(tx -> {
-        RunQueries.Triggered written = runQueries.insertWithSteps(tx, rows, steps, taskRows, LEASE_MS);
-        return runQueries.outcome(tx, rows, written.inserted());
-      });
+      // As the engine writes a runMany call (Runs.writePlain): a batch of 500+ by COPY in one transaction
+      // on the insert pool, a smaller one by the array insert with its outcome read back.
+      if (RunQueries.copyable(rows, taskRows)) {
+        db.inInsertTx(tx -> runQueries.copyWithSteps(tx, rows, steps, taskRows, LEASE_MS));
+      } else {
+        db.inInsertTx(tx -> {
+          RunQueries.Triggered written = runQueries.insertWithSteps(tx, rows, steps, taskRows, LEASE_MS);
+          return runQueries.outcome(tx, rows, written.inserted());
+        });
+      }
     }
 
     @Override
@@ -217,12 +227,12 @@ final class Ceiling implements Workload {
 
     @Override
     public String insertNote() {
-      return "insertWithSteps";
+      return "copyWithSteps from 500 runs a batch, else insertWithSteps, as runMany";
     }
 
     @Override
     public String note() {
-      return "store statements only: insertWithSteps per batch in one transaction, claim (TaskQueries.claim) "
+      return "store statements only: copyWithSteps (insertWithSteps below 500) per batch in one transaction, claim (TaskQueries.claim) "
           + "on one thread, completeSingleSteps (keyed pool, 64 per statement) on two; no engine, gRPC or worker";
     }
 
@@ -244,14 +254,19 @@ final class Ceiling implements Workload {
   private static final class OneRow implements Shape<OneRowShape.Held> {
     private final OneRowShape shape;
     private final Database db;
+    private final boolean runTables;
+    /** Step rows already in today's history (other workloads on the same server). */
+    private final long historyBefore;
     private final UUID worker = UUID.randomUUID();
     private final List<OneRowShape.Session> sessions = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final ThreadLocal<OneRowShape.Session> session = new ThreadLocal<>();
 
-    OneRow(Database db, boolean hot) throws Exception {
+    OneRow(Database db, boolean hot, boolean runTables) throws Exception {
       this.db = db;
-      shape = new OneRowShape(db, hot);
+      this.runTables = runTables;
+      shape = new OneRowShape(db, hot, runTables);
       shape.create();
+      historyBefore = runTables ? session().count("drover_step_run") : 0;
     }
 
     private OneRowShape.Session session() throws Exception {
@@ -289,7 +304,7 @@ final class Ceiling implements Workload {
     @Override
     public void check(int total) throws Exception {
       long hot = session().count("drover_shape_job");
-      long done = session().count("drover_shape_done");
+      long done = session().count(runTables ? "drover_step_run" : "drover_shape_done") - historyBefore;
       if (hot != 0 || done != total) {
         throw new IllegalStateException("one-row shape: " + hot + " rows left in the hot table, " + done
             + " in history, expected 0 and " + total);
@@ -310,7 +325,8 @@ final class Ceiling implements Workload {
 
     @Override
     public List<String> tables() {
-      return List.of("drover_shape_job", "drover_shape_done");
+      return runTables ? List.of("drover_shape_job", "drover_run", "drover_step_run")
+          : List.of("drover_shape_job", "drover_shape_done");
     }
 
     @Override
@@ -336,18 +352,20 @@ final class Ceiling implements Workload {
    * a transaction (when idle, within ten), so this waits for them to arrive. The one-row shape's tables
    * are dropped by then: their counters are read before (see OneRow#close).
    */
-  private static ObjectNode tableStats(Database db, List<String> tables, long waitMs, long total) {
+  private static ObjectNode tableStats(Database db, List<String> tables, long waitMs, long total,
+                                       java.util.Map<String, long[]> before) {
     ObjectNode out = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
-    // The last table's deletes (today's tasks) or inserts (the one-row shape's history) count every run.
+    // The last table's deletes (today's tasks) or inserts (history) count every run of this repetition.
     long until = System.nanoTime() + waitMs * 1_000_000;
     String last = tables.get(tables.size() - 1);
-    for (long[] v = readCounters(db, last); v != null && Math.max(v[0], v[3]) < total && System.nanoTime() < until;
-         v = readCounters(db, last)) {
+    for (long[] v = delta(readCounters(db, last), before.get(last)); v != null && Math.max(v[0], v[3]) < total
+         && System.nanoTime() < until; v = delta(readCounters(db, last), before.get(last))) {
       sleep(250);
     }
     for (String t : tables) {
       long[] v = TABLE_COUNTERS.remove(t);
       if (v == null) v = readCounters(db, t);
+      v = delta(v, before.get(t));
       if (v == null) continue;
       ObjectNode n = out.putObject(t);
       n.put("inserts", v[0]);
@@ -356,6 +374,14 @@ final class Ceiling implements Workload {
       n.put("deletes", v[3]);
     }
     return out;
+  }
+
+  /** This repetition's share of cumulative counters (a table the shape created has none before). */
+  private static long[] delta(long[] after, long[] before) {
+    if (after == null || before == null) return after;
+    long[] d = new long[after.length];
+    for (int i = 0; i < d.length; i++) d[i] = after[i] - before[i];
+    return d;
   }
 
   private static void sleep(long ms) {

@@ -107,6 +107,32 @@ final class OneRowShape {
              metadata, attempt, worker_id, created_at, leased_at, now()
       FROM d""";
 
+  /**
+   * The same move, into today's history tables instead of a new one: a finished run row and a finished
+   * step row, as today's completion leaves them, so every reader of finished runs (API, dashboard,
+   * retention) would stay as it is and only readers of active runs would need the hot table.
+   */
+  private static final String COMPLETE_INTO_RUN_TABLES = """
+      WITH k AS (SELECT ?::uuid[] AS ids, ?::int[] AS attempts, ?::text[] AS outputs),
+      d AS (
+          DELETE FROM drover_shape_job j
+          WHERE j.id = ANY((SELECT ids FROM k)::uuid[])
+            AND j.attempt = ((SELECT attempts FROM k))[array_position((SELECT ids FROM k), j.id)]
+            AND j.state IS NOT DISTINCT FROM 'leased' AND j.worker_id IS NOT DISTINCT FROM ?
+          RETURNING j.id, j.tenant_id, j.workflow_name, j.workflow_version, j.step_name, j.input,
+                    ((SELECT outputs FROM k))[array_position((SELECT ids FROM k), j.id)] AS output,
+                    j.metadata, j.priority, j.attempt, j.worker_id, j.created_at, j.leased_at),
+      r AS (
+          INSERT INTO drover_run (id, tenant_id, workflow_name, workflow_version, status, input, output, metadata,
+                                  priority, pending_steps, created_at, started_at, finished_at)
+          SELECT id, tenant_id, workflow_name, workflow_version, 'succeeded', input, output::jsonb, metadata,
+                 priority, 0, created_at, leased_at, now()
+          FROM d)
+      INSERT INTO drover_step_run (run_id, step_name, status, pending_parents, attempts, output, worker_id,
+                                   started_at, finished_at)
+      SELECT id, step_name, 'succeeded', 0, attempt, output::jsonb, worker_id, leased_at, now()
+      FROM d""";
+
   /** A leased attempt: what a worker reports back. */
   record Held(UUID id, int attempt) {}
 
@@ -124,10 +150,16 @@ final class OneRowShape {
 
   private final Database db;
   private final boolean hot;
+  private final boolean runTables;
 
-  OneRowShape(Database db, boolean hot) {
+  /**
+   * @param hot indexes the claim's update does not touch ({@link #HOT_INDEXES})
+   * @param runTables successes move into today's run and step tables, not {@code drover_shape_done}
+   */
+  OneRowShape(Database db, boolean hot, boolean runTables) {
     this.db = db;
     this.hot = hot;
+    this.runTables = runTables;
   }
 
   void create() throws SQLException {
@@ -159,7 +191,7 @@ final class OneRowShape {
             + " SET enable_mergejoin = off");
       }
       claim = c.prepareStatement(CLAIM);
-      complete = c.prepareStatement(COMPLETE);
+      complete = c.prepareStatement(runTables ? COMPLETE_INTO_RUN_TABLES : COMPLETE);
     }
 
     /** Writes queued runs by COPY in one transaction. */

@@ -217,20 +217,30 @@ class WorkloadsSmokeTest {
   }
 
   @Test
-  void ceilingOneRowShapeDrainsEveryRunIntoHistory() throws Exception {
-    JsonNode l = only(run("ceiling", c -> {
-      c.runs = 300;
-      c.shape = "one-row-hot";
-    }));
-    assertCommonFields(l, "ceiling", 300, false);
-    assertThat(l.path("parameters").path("shape").asText()).isEqualTo("one-row-hot");
-    // The warm-up's 300 and the measured 300: each claimed once and moved to history once (the shape's
-    // own check fails the run if any row is left behind).
-    JsonNode hot = l.path("table_writes").path("drover_shape_job");
-    assertThat(hot.path("inserts").asLong()).isEqualTo(600);
-    assertThat(hot.path("updates").asLong()).isEqualTo(600);
-    assertThat(hot.path("deletes").asLong()).isEqualTo(600);
-    assertThat(l.path("table_writes").path("drover_shape_done").path("inserts").asLong()).isEqualTo(600);
+  void ceilingOneRowShapesDrainEveryRunIntoHistory() throws Exception {
+    for (String shape : new String[] {"one-row-hot", "one-row-run-tables"}) {
+      JsonNode l = only(run("ceiling", c -> {
+        c.runs = 300;
+        c.shape = shape;
+      }));
+      assertCommonFields(l, "ceiling", 300, false);
+      assertThat(l.path("parameters").path("shape").asText()).isEqualTo(shape);
+      // The warm-up's 300 and the measured 300: each claimed once and moved to history once (the shape's
+      // own check fails the run if any row is left behind).
+      JsonNode w = l.path("table_writes");
+      JsonNode hot = w.path("drover_shape_job");
+      assertThat(hot.path("inserts").asLong()).isEqualTo(600);
+      assertThat(hot.path("updates").asLong()).isEqualTo(600);
+      assertThat(hot.path("deletes").asLong()).isEqualTo(600);
+      if (shape.equals("one-row-hot")) {
+        assertThat(w.path("drover_shape_done").path("inserts").asLong()).isEqualTo(600);
+      } else {
+        // Today's tables are shared with the other workloads of this test's server, whose counters may
+        // arrive late: at least this run's rows (the shape's own check counted them exactly).
+        assertThat(w.path("drover_run").path("inserts").asLong()).isGreaterThanOrEqualTo(600);
+        assertThat(w.path("drover_step_run").path("inserts").asLong()).isGreaterThanOrEqualTo(600);
+      }
+    }
   }
 
   @Test

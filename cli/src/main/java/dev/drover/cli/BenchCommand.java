@@ -276,7 +276,7 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   @Command(name = "ceiling", mixinStandardHelpOptions = true, description = {
-      "The store alone: --runs (200,000) no-op runs written by the engine's own insert statement in batches of "
+      "The store alone: --runs (200,000) no-op runs written as runMany writes them (COPY from 500 a batch) in batches of "
           + "--batch-size (10,000) from --concurrency (1) callers, then claimed (up to 500 per statement, --slots "
           + "1,000 in flight, one thread) and completed (64 per statement, two threads) by the engine's claim and "
           + "completion statements straight from JDBC: no engine, gRPC or worker. Throughput = drained runs/s; insert_per_s; what this schema gives."})
@@ -288,8 +288,9 @@ final class BenchCommand implements Callable<Integer> {
     Integer concurrency;
 
     @Option(names = "--shape", paramLabel = "SHAPE", description = "today (the engine's three rows per run and its own"
-        + " statements, default) or one-row (one hot row per single-step run, moved to history at its success: the"
-        + " redesign the remaining throughput targets point to, on scratch tables dropped afterwards).")
+        + " statements, default); one-row (one hot row per single-step run, moved to a history table at its success: the"
+        + " redesign the remaining throughput targets point to, on scratch tables dropped afterwards); one-row-hot (the"
+        + " same with indexes the claim does not touch); one-row-run-tables (one-row-hot, history in today's run and step tables).")
     String shape;
 
     @Override
