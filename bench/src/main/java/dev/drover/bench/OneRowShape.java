@@ -86,12 +86,13 @@ final class OneRowShape {
       RETURNING j.id, j.attempt, j.input::text, j.metadata::text""";
 
   /**
-   * Written as today's one-statement completion is (TaskQueries.COMPLETE_SINGLE_STEPS), for the same
-   * reasons: rows by key with {@code = ANY}, each one's attempt and output by its position in the arrays
-   * (no join with them), and the fence's tests written so that they prove no partial index's predicate
-   * (else the plan reads every task leased to the worker for each call).
+   * The success's first half, shared by both moves: the fenced delete of the hot rows. Written as today's
+   * one-statement completion is (TaskQueries.COMPLETE_SINGLE_STEPS), for the same reasons: rows by key
+   * with {@code = ANY}, each one's attempt and output by its position in the arrays (no join with them),
+   * and the fence's tests written so that they prove no partial index's predicate (else the plan reads
+   * every task leased to the worker for each call).
    */
-  private static final String COMPLETE = """
+  private static final String DELETE_LEASED = """
       WITH k AS (SELECT ?::uuid[] AS ids, ?::int[] AS attempts, ?::text[] AS outputs),
       d AS (
           DELETE FROM drover_shape_job j
@@ -100,7 +101,11 @@ final class OneRowShape {
             AND j.state IS NOT DISTINCT FROM 'leased' AND j.worker_id IS NOT DISTINCT FROM ?
           RETURNING j.id, j.tenant_id, j.workflow_name, j.workflow_version, j.step_name, j.input,
                     ((SELECT outputs FROM k))[array_position((SELECT ids FROM k), j.id)] AS output,
-                    j.metadata, j.attempt, j.worker_id, j.created_at, j.leased_at)
+                    j.metadata, j.priority, j.attempt, j.worker_id, j.created_at, j.leased_at)
+      """;
+
+  /** The deleted rows into the shape's own history table. */
+  private static final String COMPLETE = DELETE_LEASED + """
       INSERT INTO drover_shape_done (id, tenant_id, workflow_name, workflow_version, step_name, status, input, output,
                                      metadata, attempts, worker_id, created_at, started_at, finished_at)
       SELECT id, tenant_id, workflow_name, workflow_version, step_name, 'succeeded', input, output::jsonb,
@@ -112,17 +117,8 @@ final class OneRowShape {
    * step row, as today's completion leaves them, so every reader of finished runs (API, dashboard,
    * retention) would stay as it is and only readers of active runs would need the hot table.
    */
-  private static final String COMPLETE_INTO_RUN_TABLES = """
-      WITH k AS (SELECT ?::uuid[] AS ids, ?::int[] AS attempts, ?::text[] AS outputs),
-      d AS (
-          DELETE FROM drover_shape_job j
-          WHERE j.id = ANY((SELECT ids FROM k)::uuid[])
-            AND j.attempt = ((SELECT attempts FROM k))[array_position((SELECT ids FROM k), j.id)]
-            AND j.state IS NOT DISTINCT FROM 'leased' AND j.worker_id IS NOT DISTINCT FROM ?
-          RETURNING j.id, j.tenant_id, j.workflow_name, j.workflow_version, j.step_name, j.input,
-                    ((SELECT outputs FROM k))[array_position((SELECT ids FROM k), j.id)] AS output,
-                    j.metadata, j.priority, j.attempt, j.worker_id, j.created_at, j.leased_at),
-      r AS (
+  private static final String COMPLETE_INTO_RUN_TABLES = DELETE_LEASED + """
+      , r AS (
           INSERT INTO drover_run (id, tenant_id, workflow_name, workflow_version, status, input, output, metadata,
                                   priority, pending_steps, created_at, started_at, finished_at)
           SELECT id, tenant_id, workflow_name, workflow_version, 'succeeded', input, output::jsonb, metadata,
