@@ -57,8 +57,10 @@ public final class BenchConfig {
   public boolean baseline = true;
   /** Runs per {@code runMany} call ({@code --batch-size}, at most 10,000). */
   public Integer batchSize;
-  /** ceiling: the store shape measured, {@code today}, {@code one-row}, {@code one-row-hot} or {@code one-row-run-tables} ({@code --shape}). */
+  /** ceiling: the store shape measured, {@code today}, {@code one-row}, {@code one-row-hot}, {@code one-row-run-tables} or {@code one-row-no-history} ({@code --shape}). */
   public String shape;
+  /** ceiling: insert while draining instead of before ({@code --mixed}). */
+  public boolean mixed;
 
   /** Creates a configuration with every workload default. */
   public BenchConfig() {}
@@ -117,9 +119,8 @@ public final class BenchConfig {
     check(concurrency == null || (concurrency >= 1 && concurrency <= 10_000), "--concurrency: must be between 1 and 10,000");
     check(backlog == null || backlog >= 0, "--backlog: must not be negative");
     check(batchSize == null || (batchSize >= 1 && batchSize <= 10_000), "--batch-size: must be between 1 and 10,000");
-    check(shape == null || shape.equals(Ceiling.SHAPE_TODAY) || shape.equals(Ceiling.SHAPE_ONE_ROW)
-        || shape.equals(Ceiling.SHAPE_ONE_ROW_HOT) || shape.equals(Ceiling.SHAPE_ONE_ROW_RUN_TABLES),
-        "--shape: must be today, one-row, one-row-hot or one-row-run-tables");
+    check(shape == null || Ceiling.SHAPES.contains(shape),
+        "--shape: must be one of " + String.join(", ", Ceiling.SHAPES));
     check(stallTimeout != null && !stallTimeout.isNegative() && !stallTimeout.isZero(), "--stall-timeout: must be positive");
     check(address == null || databaseUrl == null, "--address and --database-url: give one or the other");
     check(address != null || token == null, "--token: only meaningful with --address");

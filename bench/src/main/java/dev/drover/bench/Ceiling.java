@@ -39,8 +39,14 @@ import org.HdrHistogram.Recorder;
  * remaining throughput targets point to ({@link OneRowShape}: one hot row per single-step run, moved
  * to history at its success; {@code -hot} with indexes the claim's update does not touch;
  * {@code one-row-run-tables} as {@code -hot}, with history in today's run and step tables), on scratch
- * tables beside the engine's. Each repetition reports every table's inserts, updates, HOT updates and
- * deletes ({@code table_writes}).
+ * tables beside the engine's; {@code one-row-no-history} deletes the row at its success and keeps
+ * nothing (graphile-worker's shape, which Drover cannot take: it measures what history costs). Each
+ * repetition reports every table's inserts, updates, HOT updates and deletes ({@code table_writes}).
+ *
+ * <p>{@code --mixed}: the inserts run while the drain does (the drain waits for runs not yet written),
+ * the store-alone form of {@code steady} and {@code concurrent-triggers}, where runs arrive while others
+ * are worked: throughput is then runs / (first insert to last completion). With {@code --batch-size 32}
+ * each insert is as large as a group of 32 concurrent single triggers can ever be.
  */
 final class Ceiling implements Workload {
   private static final String TENANT = "default";
@@ -55,6 +61,9 @@ final class Ceiling implements Workload {
   static final String SHAPE_ONE_ROW = "one-row";
   static final String SHAPE_ONE_ROW_HOT = "one-row-hot";
   static final String SHAPE_ONE_ROW_RUN_TABLES = "one-row-run-tables";
+  static final String SHAPE_ONE_ROW_NO_HISTORY = "one-row-no-history";
+  static final List<String> SHAPES = List.of(SHAPE_TODAY, SHAPE_ONE_ROW, SHAPE_ONE_ROW_HOT, SHAPE_ONE_ROW_RUN_TABLES,
+      SHAPE_ONE_ROW_NO_HISTORY);
 
   @Override
   public String name() {
@@ -80,9 +89,14 @@ final class Ceiling implements Workload {
     int batch = h.cfg.batchSizeOr(Harness.MAX_BATCH);
     int callers = h.cfg.concurrencyOr(1);
     String shape = h.cfg.shapeOr(SHAPE_TODAY);
+    boolean mixed = h.cfg.mixed;
     Database db = h.target.server().database();
     Shape<?> store = shape.equals(SHAPE_TODAY) ? new Today(db)
-        : new OneRow(db, !shape.equals(SHAPE_ONE_ROW), shape.equals(SHAPE_ONE_ROW_RUN_TABLES));
+        : new OneRow(db, !shape.equals(SHAPE_ONE_ROW), switch (shape) {
+          case SHAPE_ONE_ROW_RUN_TABLES -> OneRowShape.History.RUN_TABLES;
+          case SHAPE_ONE_ROW_NO_HISTORY -> OneRowShape.History.NONE;
+          default -> OneRowShape.History.OWN;
+        });
     java.util.Map<String, long[]> before = new java.util.HashMap<>();
     for (String t : store.tables()) before.put(t, readCounters(db, t));
     int warmup = h.cfg.warmupOr(2000) == 0 ? 0 : Math.min(runs, 20_000);
@@ -96,14 +110,30 @@ final class Ceiling implements Workload {
       if (warmup > 0) {
         h.progress("warming up (" + shape + " shape): " + warmup + " runs inserted, claimed and completed (unmeasured)");
         insert(store, warmup, batch, callers, new Recorder(3));
-        drain(store, warmup, slots, new Recorder(3), new Recorder(3), new AtomicLong());
+        drain(store, warmup, slots, new Recorder(3), new Recorder(3), new AtomicLong(), () -> false);
       }
-      h.progress("inserting " + runs + " runs (" + store.insertNote() + ", batches of " + batch + ", " + callers
-          + " caller(s))");
-      insertNanos = insert(store, runs, batch, callers, inserts);
-      h.progress("draining: one thread claims (up to " + CLAIM_BATCH + " per statement, " + slots
-          + " in flight), two complete (64 per statement)");
-      drainNanos = drain(store, runs, slots, claims, completes, claimStatements);
+      if (mixed) {
+        h.progress("inserting " + runs + " runs (" + store.insertNote() + ", batches of " + batch + ", " + callers
+            + " caller(s)) while draining them: one thread claims (up to " + CLAIM_BATCH + " per statement, " + slots
+            + " in flight), two complete (64 per statement)");
+        ExecutorService inserter = Executors.newSingleThreadExecutor();
+        try {
+          long start = System.nanoTime();
+          Future<Long> written = inserter.submit(() -> insert(store, runs, batch, callers, inserts));
+          drain(store, runs, slots, claims, completes, claimStatements, () -> !written.isDone());
+          drainNanos = System.nanoTime() - start;
+          insertNanos = written.get();
+        } finally {
+          inserter.shutdownNow();
+        }
+      } else {
+        h.progress("inserting " + runs + " runs (" + store.insertNote() + ", batches of " + batch + ", " + callers
+            + " caller(s))");
+        insertNanos = insert(store, runs, batch, callers, inserts);
+        h.progress("draining: one thread claims (up to " + CLAIM_BATCH + " per statement, " + slots
+            + " in flight), two complete (64 per statement)");
+        drainNanos = drain(store, runs, slots, claims, completes, claimStatements, () -> false);
+      }
       store.check(runs + warmup);
     } finally {
       store.close();
@@ -116,6 +146,7 @@ final class Ceiling implements Workload {
     p.put("batch_size", batch);
     p.put("concurrency", callers);
     p.put("claim_batch", CLAIM_BATCH);
+    p.put("mixed", mixed);
     p.put("warmup", warmup);
     ObjectNode o = Workload.result(p, runs, Workload.seconds(drainNanos), runs / Workload.seconds(drainNanos),
         NullNode.getInstance());
@@ -254,19 +285,19 @@ final class Ceiling implements Workload {
   private static final class OneRow implements Shape<OneRowShape.Held> {
     private final OneRowShape shape;
     private final Database db;
-    private final boolean runTables;
+    private final OneRowShape.History history;
     /** Step rows already in today's history (other workloads on the same server). */
     private final long historyBefore;
     private final UUID worker = UUID.randomUUID();
     private final List<OneRowShape.Session> sessions = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final ThreadLocal<OneRowShape.Session> session = new ThreadLocal<>();
 
-    OneRow(Database db, boolean hot, boolean runTables) throws Exception {
+    OneRow(Database db, boolean hot, OneRowShape.History history) throws Exception {
       this.db = db;
-      this.runTables = runTables;
-      shape = new OneRowShape(db, hot, runTables);
+      this.history = history;
+      shape = new OneRowShape(db, hot, history);
       shape.create();
-      historyBefore = runTables ? session().count("drover_step_run") : 0;
+      historyBefore = history == OneRowShape.History.RUN_TABLES ? session().count("drover_step_run") : 0;
     }
 
     private OneRowShape.Session session() throws Exception {
@@ -304,7 +335,11 @@ final class Ceiling implements Workload {
     @Override
     public void check(int total) throws Exception {
       long hot = session().count("drover_shape_job");
-      long done = session().count(runTables ? "drover_step_run" : "drover_shape_done") - historyBefore;
+      long done = switch (history) {
+        case RUN_TABLES -> session().count("drover_step_run") - historyBefore;
+        case OWN -> session().count("drover_shape_done");
+        case NONE -> total; // nothing kept: the completions' fenced counts are the check
+      };
       if (hot != 0 || done != total) {
         throw new IllegalStateException("one-row shape: " + hot + " rows left in the hot table, " + done
             + " in history, expected 0 and " + total);
@@ -325,8 +360,11 @@ final class Ceiling implements Workload {
 
     @Override
     public List<String> tables() {
-      return runTables ? List.of("drover_shape_job", "drover_run", "drover_step_run")
-          : List.of("drover_shape_job", "drover_shape_done");
+      return switch (history) {
+        case RUN_TABLES -> List.of("drover_shape_job", "drover_run", "drover_step_run");
+        case OWN -> List.of("drover_shape_job", "drover_shape_done");
+        case NONE -> List.of("drover_shape_job");
+      };
     }
 
     @Override
@@ -435,10 +473,11 @@ final class Ceiling implements Workload {
 
   /**
    * Claims and completes {@code n} tasks: this thread claims while at most {@code slots} are in flight,
-   * two others complete each claimed chunk. Returns the elapsed nanos.
+   * two others complete each claimed chunk. Returns the elapsed nanos. While {@code inserting} (the
+   * mixed form: runs are still being written) a claim that finds nothing ready waits and tries again.
    */
   private static <T> long drain(Shape<T> store, int n, int slots, Recorder claims, Recorder completes,
-                                AtomicLong statements) throws Exception {
+                                AtomicLong statements, java.util.function.BooleanSupplier inserting) throws Exception {
     Semaphore room = new Semaphore(slots);
     BlockingQueue<List<T>> claimed = new ArrayBlockingQueue<>(slots);
     AtomicInteger completed = new AtomicInteger();
@@ -467,11 +506,17 @@ final class Ceiling implements Workload {
         for (Future<?> f : completions) if (f.isDone()) f.get(); // a failed completer ends the run with its error
         if (!room.tryAcquire(100, TimeUnit.MILLISECONDS)) continue;
         int want = 1 + Math.min(CLAIM_BATCH - 1, room.drainPermits());
+        // Read before the claim: if the inserts had all committed by then, an empty claim is a lost run.
+        boolean more = inserting.getAsBoolean();
         long t = System.nanoTime();
         List<T> got = store.claim(want);
         claims.recordValue(System.nanoTime() - t);
         statements.incrementAndGet();
         room.release(want - got.size());
+        if (got.isEmpty() && more) {
+          java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+          continue;
+        }
         if (got.isEmpty()) {
           throw new IllegalStateException("claimed " + taken + " of " + n + " tasks, then found none ready");
         }

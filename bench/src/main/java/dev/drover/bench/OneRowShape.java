@@ -129,6 +129,23 @@ final class OneRowShape {
       SELECT id, step_name, 'succeeded', 0, attempt, output::jsonb, worker_id, leased_at, now()
       FROM d""";
 
+  /**
+   * No history at all: the success is the fenced delete alone, as graphile-worker deletes a completed
+   * job. Not a shape Drover can take (its runs stay listable after they end); it measures what keeping
+   * history costs, i.e. how fast a queue on this machine can go when it keeps nothing.
+   */
+  private static final String COMPLETE_WITHOUT_HISTORY = DELETE_LEASED + "SELECT count(*) FROM d";
+
+  /** Where a success goes. */
+  enum History {
+    /** The shape's own history table, {@code drover_shape_done}. */
+    OWN,
+    /** Today's {@code drover_run} and {@code drover_step_run}, as finished rows. */
+    RUN_TABLES,
+    /** Nowhere: the row is deleted (see {@link #COMPLETE_WITHOUT_HISTORY}). */
+    NONE
+  }
+
   /** A leased attempt: what a worker reports back. */
   record Held(UUID id, int attempt) {}
 
@@ -146,16 +163,16 @@ final class OneRowShape {
 
   private final Database db;
   private final boolean hot;
-  private final boolean runTables;
+  private final History history;
 
   /**
    * @param hot indexes the claim's update does not touch ({@link #HOT_INDEXES})
-   * @param runTables successes move into today's run and step tables, not {@code drover_shape_done}
+   * @param history where successes go
    */
-  OneRowShape(Database db, boolean hot, boolean runTables) {
+  OneRowShape(Database db, boolean hot, History history) {
     this.db = db;
     this.hot = hot;
-    this.runTables = runTables;
+    this.history = history;
   }
 
   void create() throws SQLException {
@@ -187,7 +204,11 @@ final class OneRowShape {
             + " SET enable_mergejoin = off");
       }
       claim = c.prepareStatement(CLAIM);
-      complete = c.prepareStatement(runTables ? COMPLETE_INTO_RUN_TABLES : COMPLETE);
+      complete = c.prepareStatement(switch (history) {
+        case OWN -> COMPLETE;
+        case RUN_TABLES -> COMPLETE_INTO_RUN_TABLES;
+        case NONE -> COMPLETE_WITHOUT_HISTORY;
+      });
     }
 
     /** Writes queued runs by COPY in one transaction. */
@@ -230,7 +251,7 @@ final class OneRowShape {
       return out;
     }
 
-    /** Records successes; returns how many were still leased to the worker (and moved to history). */
+    /** Records successes; returns how many were still leased to the worker (and moved to history, if kept). */
     int complete(List<Held> done, String output, UUID worker) throws SQLException {
       UUID[] ids = new UUID[done.size()];
       Integer[] attempts = new Integer[done.size()];
@@ -244,7 +265,11 @@ final class OneRowShape {
       complete.setArray(2, c.createArrayOf("int4", attempts));
       complete.setArray(3, c.createArrayOf("text", outputs));
       complete.setObject(4, worker);
-      return complete.executeUpdate();
+      if (history != History.NONE) return complete.executeUpdate();
+      try (ResultSet rs = complete.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
     }
 
     long count(String table) throws SQLException {

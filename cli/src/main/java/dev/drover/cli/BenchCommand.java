@@ -290,8 +290,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--shape", paramLabel = "SHAPE", description = "today (the engine's three rows per run and its own"
         + " statements, default); one-row (one hot row per single-step run, moved to a history table at its success: the"
         + " redesign the remaining throughput targets point to, on scratch tables dropped afterwards); one-row-hot (the"
-        + " same with indexes the claim does not touch); one-row-run-tables (one-row-hot, history in today's run and step tables).")
+        + " same with indexes the claim does not touch); one-row-run-tables (one-row-hot, history in today's run and step tables);"
+        + " one-row-no-history (one-row-hot deleting the row at its success, keeping nothing: what history costs).")
     String shape;
+
+    @Option(names = "--mixed", description = "Insert while draining (the drain waits for runs not yet written): the"
+        + " store-alone form of steady and concurrent-triggers; throughput = runs / (first insert to last completion).")
+    boolean mixed;
 
     @Override
     String workload() {
@@ -303,6 +308,7 @@ final class BenchCommand implements Callable<Integer> {
       c.batchSize = batchSize;
       c.concurrency = concurrency;
       c.shape = shape;
+      c.mixed = mixed;
     }
   }
 
