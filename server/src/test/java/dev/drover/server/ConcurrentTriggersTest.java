@@ -91,4 +91,61 @@ class ConcurrentTriggersTest {
             worker.close(Duration.ofSeconds(5));
         }
     }
+
+    /**
+     * The server's trigger writers take turns, so that each writes a bigger group; a writer whose
+     * transaction is stuck (here: its run's idempotency key is being inserted by a transaction that has
+     * not ended) must not hold back everyone else's triggers.
+     */
+    @Workflow(name = "stuck-writer-wf", version = "1")
+    public static class Echo {
+        @Step(name = "echo")
+        public int echo(Map<String, Integer> in) {
+            return in.get("i");
+        }
+    }
+
+    @Test
+    void a_trigger_stuck_on_a_lock_does_not_hold_back_the_others() throws Exception {
+        String key = "stuck-" + java.util.UUID.randomUUID();
+        try (DroverClient client = TestServer.client();
+             Worker worker = client.newWorker("stuck-writer").register(new Echo()).slots(50).start();
+             java.sql.Connection holder = TestServer.shared().database().openConnection()) {
+            holder.setAutoCommit(false);
+            try (java.sql.PreparedStatement ps = holder.prepareStatement("""
+                    INSERT INTO drover_run (id, tenant_id, workflow_name, workflow_version, status, input, pending_steps,
+                                            idempotency_key)
+                    VALUES (?, 'default', 'stuck-writer-wf', '1', 'queued', '{}', 1, ?)""")) {
+                ps.setObject(1, java.util.UUID.randomUUID());
+                ps.setString(2, key);
+                ps.executeUpdate();
+            }
+            ExecutorService stuckCaller = Executors.newSingleThreadExecutor();
+            Future<RunHandle> stuck = stuckCaller.submit(() ->
+                    client.runJson("stuck-writer-wf", "{\"i\": -1}", RunOptions.defaults().withIdempotencyKey(key)));
+            // Until the holder ends, that trigger's writer waits on the key's index entry.
+            Thread.sleep(300);
+            assertThat(stuck.isDone()).as("the keyed trigger waits for the holder's transaction").isFalse();
+
+            // Other callers' triggers are written beside it: all of them while the holder is still open
+            // (were they waiting for the stuck writer's turn, none would return before the rollback below).
+            ExecutorService others = Executors.newSingleThreadExecutor();
+            Future<List<RunHandle>> written = others.submit(() -> {
+                List<RunHandle> hs = new ArrayList<>();
+                for (int i = 0; i < 50; i++) hs.add(client.runJson("stuck-writer-wf", "{\"i\": " + i + "}", RunOptions.defaults()));
+                return hs;
+            });
+            List<RunHandle> hs = written.get(30, TimeUnit.SECONDS);
+            assertThat(hs).allMatch(RunHandle::created);
+            assertThat(stuck.isDone()).as("the keyed trigger still waits").isFalse();
+            for (RunHandle o : hs) assertThat(o.await(Duration.ofSeconds(30)).status().name()).isEqualTo("SUCCEEDED");
+            others.shutdown();
+
+            holder.rollback();
+            RunHandle h = stuck.get(30, TimeUnit.SECONDS);
+            assertThat(h.created()).as("the key was free again once the holder rolled back").isTrue();
+            assertThat(h.await(Duration.ofSeconds(30)).status().name()).isEqualTo("SUCCEEDED");
+            stuckCaller.shutdown();
+        }
+    }
 }

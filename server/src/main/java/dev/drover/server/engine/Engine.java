@@ -37,8 +37,8 @@ public final class Engine implements AutoCloseable {
             Thread.ofPlatform().name("drover-timer-", 0).daemon(true).factory());
     private final java.util.List<Thread> dispatchThreads = new java.util.ArrayList<>();
     /**
-     * Several group-commit writers: while one waits for its commit to reach disk, the next collects
-     * and writes the triggers that arrived meanwhile (PostgreSQL flushes concurrent commits together).
+     * Group-commit writers: one primary writes whatever triggers have accumulated in one transaction;
+     * the others stand by and write beside it only while it is stuck (see Runs#writerLoop).
      */
     private static final int TRIGGER_WRITERS = 8;
     private final java.util.List<Thread> writerThreads = new java.util.ArrayList<>();
@@ -132,7 +132,9 @@ public final class Engine implements AutoCloseable {
             dispatchThreads.add(Thread.ofPlatform().name("drover-dispatcher-" + i).daemon(true).start(dispatcher));
         }
         for (int i = 0; i < TRIGGER_WRITERS; i++) {
-            writerThreads.add(Thread.ofPlatform().name("drover-trigger-writer-" + i).daemon(true).start(runs::writerLoop));
+            boolean primary = i == 0;
+            writerThreads.add(Thread.ofPlatform().name("drover-trigger-writer-" + i).daemon(true)
+                    .start(() -> runs.writerLoop(primary)));
         }
         timers.scheduleWithFixedDelay(this::safeMaintenance, 200, 250, TimeUnit.MILLISECONDS);
         timers.scheduleWithFixedDelay(this::safeWatch, 250, 250, TimeUnit.MILLISECONDS);
