@@ -276,6 +276,8 @@ public final class Runs {
                     long wait = standbyWait();
                     if (wait > 0) {
                         java.util.concurrent.locks.LockSupport.parkNanos(this, wait);
+                        // An interrupt ends the loop as it does the primary's poll (park would not wait again).
+                        if (Thread.currentThread().isInterrupted()) break;
                         continue;
                     }
                     first = queue.poll(STUCK_MS, TimeUnit.MILLISECONDS);
